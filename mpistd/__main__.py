@@ -1,0 +1,3 @@
+from mpistd.cli import main
+
+main()

@@ -1,0 +1,335 @@
+"""The `mpistd` command: a thin layer over the Python API.
+
+Exit codes (STANDARD.md, "Findings"): 0 no finding at the failing level; 1 findings at the
+failing level; 2 usage error, a path that does not exist or an empty selection; 3 internal
+error (a bug: one line asking to report it; the traceback only with --debug). Over many
+files the highest code wins.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from mpistd import SCHEMA_VERSION, __version__
+
+OUTPUT_FORMATS = ("text", "json", "sarif", "junit")
+ISSUES_URL = "https://github.com/mpistd/mpistd/issues"
+
+
+class InternalError(click.ClickException):
+    exit_code = 3
+
+
+def _guard(debug: bool, func: Callable[[], int]) -> int:
+    """Run a command body: usage problems exit 2, bugs exit 3 with one line."""
+    from mpistd.collect import SelectionError
+    from mpistd.config import ConfigError
+
+    try:
+        return func()
+    except (SelectionError, ConfigError) as exc:
+        click.echo(f"mpistd: {exc}", err=True)
+        return 2
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except KeyboardInterrupt:
+        click.echo("mpistd: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        click.echo(
+            f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
+            f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
+            err=True,
+        )
+        return 3
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("use I/N, e.g. 2/4", param_hint="--shard") from None
+    if not (n >= 1 and 1 <= i <= n):
+        raise click.BadParameter(f"{value}: need 1 <= I <= N", param_hint="--shard")
+    return (i, n)
+
+
+def _parse_outputs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
+    out = []
+    for v in values:
+        fmt, sep, path = v.partition(":")
+        if not sep or fmt not in OUTPUT_FORMATS or not path:
+            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(OUTPUT_FORMATS)}",
+                                     param_hint="--output")
+        out.append((fmt, Path(path)))
+    return out
+
+
+def _split_rules(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(r.strip().upper() for v in values for r in v.split(",") if r.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", message=f"mpistd %(version)s (standard {SCHEMA_VERSION})")
+def cli() -> None:
+    """mpistd: conformance and validation of MPI calibration datasets."""
+
+
+# ------------------------------------------------------------------------------------- validate
+def _common_options(func: Callable) -> Callable:
+    opts = [
+        click.option("--profile", type=click.Choice(["default", "publication"]), default=None,
+                     help="Severity profile (publication makes reporting gaps errors)."),
+        click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Configuration file (default: nearest mpistd.toml or pyproject.toml [tool.mpistd])."),
+        click.option("--strict", is_flag=True, default=False, help="Warnings fail too (exit 1)."),
+        click.option("--select", multiple=True, help="Only these rules (ids or prefixes, comma-separated)."),
+        click.option("--ignore", multiple=True, help="Silence these rules (ids or prefixes, comma-separated)."),
+        click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Baseline file: findings in it are listed as suppressed, only new ones fail."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                     help="Worker processes (default: the CPU count)."),
+        click.option("--shard", default=None, metavar="I/N", help="Validate only the I-th of N slices of the datasets."),
+        click.option("--debug", is_flag=True, default=False, help="Show tracebacks of internal errors."),
+    ]
+    for o in reversed(opts):
+        func = o(func)
+    return func
+
+
+def _base_options(profile: str | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+                  baseline: Path | None) -> Any:
+    from mpistd.config import Options, load_baseline
+
+    opts = Options()
+    changes: dict[str, Any] = {}
+    if profile:
+        changes["profile"] = profile
+    if strict:
+        changes["strict"] = True
+    if select:
+        changes["select"] = _split_rules(select)
+    if ignore:
+        changes["ignore"] = _split_rules(ignore)
+    if baseline is not None:
+        changes["baseline"] = load_baseline(baseline)
+    _check_rule_ids(changes.get("select", ()) + changes.get("ignore", ()))
+    return opts.with_(**changes)
+
+
+def _check_rule_ids(ids: tuple[str, ...]) -> None:
+    from mpistd.rules.registry import known_rule_ids
+
+    known = known_rule_ids()
+    for r in ids:
+        if not any(k.startswith(r) for k in known):
+            raise click.BadParameter(f"{r!r} matches no rule (see 'mpistd rules')", param_hint="--select/--ignore")
+
+
+def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs: int | None,
+                   shard: tuple[int, int] | None, keep_quantities: bool, reproducible: bool = False) -> Any:
+    """Collect datasets and validate them (in a process pool when worthwhile); returns a Report."""
+    from mpistd.collect import collect
+    from mpistd.pipeline import _report
+
+    selected = collect(list(paths), base, config, shard)
+    if not selected:
+        from mpistd.collect import SelectionError
+
+        raise SelectionError("this shard selects no datasets")
+    results = _validate_jobs(selected, jobs, keep_quantities)
+    # the report's profile/strict: the command line's, else the (single) configuration's
+    profiles = {j.options.profile for j in selected}
+    stricts = {j.options.strict for j in selected}
+    opts = base.with_(profile=profiles.pop() if len(profiles) == 1 else base.profile,
+                      strict=stricts.pop() if len(stricts) == 1 else base.strict)
+    return _report(results, opts, reproducible)
+
+
+def _validate_one(job: Any, keep_quantities: bool = False) -> Any:
+    from mpistd.pipeline import validate_file
+
+    return validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities)
+
+
+def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool) -> list[Any]:
+    from functools import partial
+
+    n = jobs or os.cpu_count() or 1
+    work = partial(_validate_one, keep_quantities=keep_quantities)
+    show_progress = sys.stderr.isatty() and len(selected) > 5
+    if n <= 1 or len(selected) < 4:
+        iterator = map(work, selected)
+        return _with_progress(iterator, len(selected), show_progress)
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(32, len(selected) // (n * 4)))
+    with ProcessPoolExecutor(max_workers=min(n, len(selected))) as pool:
+        return _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress)
+
+
+def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:
+    if not show:
+        return list(iterator)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    out = []
+    with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as progress:
+        task = progress.add_task("validate", total=total)
+        for r in iterator:
+            out.append(r)
+            progress.advance(task)
+    return out
+
+
+def render_report(report: Any, fmt: str, colour: bool = False) -> str:
+    if fmt == "json":
+        from mpistd.render.json import render_json
+
+        return render_json(report)
+    if fmt == "sarif":
+        from mpistd.render.sarif import render_sarif
+        from mpistd.rules.registry import all_rules
+
+        return render_sarif(report, all_rules())
+    if fmt == "junit":
+        from mpistd.render.junit import render_junit
+        from mpistd.rules.registry import all_rules
+
+        return render_junit(report, all_rules())
+    from mpistd.render.text import render_text, summary_table
+
+    text = render_text(report, colour=colour)
+    if len(report.results) > 1:
+        text = summary_table(report, colour=colour) + "\n" + text
+    return text
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
+              help="Also write FORMAT (text, json, sarif, junit) to PATH; repeatable.")
+@click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@_common_options
+def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, profile: str | None,
+             config: Path | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+             baseline: Path | None, jobs: int | None, shard: str | None, debug: bool) -> None:
+    """Validate dataset files, or folders searched for *.mpical.json / *.mpical.yaml / *.mpical.yml."""
+    targets = _parse_outputs(outputs)
+    shard_t = _parse_shard(shard)
+
+    def body() -> int:
+        from mpistd._atomic import write_atomic
+
+        base = _base_options(profile, strict, select, ignore, baseline)
+        keep = fmt == "json" or any(f == "json" for f, _ in targets)
+        report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render_report(report, fmt, colour=colour), nl=False)
+        for f, target in targets:
+            write_atomic(target, render_report(report, f))
+        return int(report.exit_code)
+
+    sys.exit(_guard(debug, body))
+
+
+# ------------------------------------------------------------------------------------- baseline
+@cli.group()
+def baseline() -> None:
+    """Adopt mpistd on an existing repository: record today's findings, fail only on new ones."""
+
+
+@baseline.command("write")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("mpistd-baseline.json"), show_default=True)
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--profile", type=click.Choice(["default", "publication"]), default=None)
+@click.option("--debug", is_flag=True, default=False)
+def baseline_write(paths: tuple[Path, ...], output: Path, config: Path | None, profile: str | None, debug: bool) -> None:
+    """Write the fingerprints (rule, file, pointer) of the current findings to a baseline file."""
+
+    def body() -> int:
+        import json
+
+        from mpistd._atomic import write_atomic
+        from mpistd.config import baseline_document
+
+        base = _base_options(profile, False, (), (), None)
+        report = run_validation(paths, config, base, None, None, False)
+        doc = baseline_document(report.findings)
+        write_atomic(output, json.dumps(doc, indent=2) + "\n")
+        click.echo(f"wrote {len(doc['findings'])} finding fingerprints to {output}")
+        return 0
+
+    sys.exit(_guard(debug, body))
+
+
+# ------------------------------------------------------------------------------------- rules
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+def rules(fmt: str) -> None:
+    """List the rule catalogue (id, severity, title, rationale, remedy)."""
+    from mpistd.rules.registry import all_rules
+
+    catalogue = all_rules()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([r.to_dict() for r in catalogue], indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        from mpistd.tools.docs import rules_markdown
+
+        click.echo(rules_markdown(catalogue), nl=False)
+    else:
+        for r in catalogue:
+            click.echo(f"{r.id}  {r.severity.value:<7}  {r.family:<11}  {r.title}")
+
+
+# ------------------------------------------------------------------------------------- schema
+@cli.command()
+@click.option("--version", "version", default=SCHEMA_VERSION, show_default=True, help="Standard version.")
+@click.option("--output", "-o", "output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write every schema file into this folder instead of printing the entry schema.")
+def schema(version: str, output: Path | None) -> None:
+    """Print the standard's JSON Schema (or write all its files with -o DIR)."""
+    from mpistd.resources import schema_dir
+
+    folder = schema_dir(version)
+    if not folder.is_dir():
+        raise click.BadParameter(f"unknown standard version {version!r}", param_hint="--version")
+    files = sorted(folder.glob("*.schema.json"))
+    if output is None:
+        click.echo((folder / "dataset.schema.json").read_text(encoding="utf-8"), nl=False)
+        return
+    from mpistd._atomic import write_atomic
+
+    for f in files:
+        write_atomic(output / f.name, f.read_bytes())
+    click.echo(f"wrote {len(files)} schema files to {output}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="mpistd", standalone_mode=True)
+    except SystemExit:
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,184 @@
+"""Findings, severities and reports: the one vocabulary every stage after `rules` speaks.
+
+A finding is (rule, severity, message, pointer) located in a file (line, column) and carries
+the rule's rationale and remedy so that every renderer can explain it. An expected-findings
+file in `reference_data/` is the multiset of (rule, severity, pointer).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+    @classmethod
+    def parse(cls, value: "str | Severity") -> "Severity":
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  # no finding at the failing level
+    FINDINGS = 1  # findings at the failing level (any problem of the dataset's content)
+    USAGE = 2  # usage error, a command-line path that does not exist, an empty selection
+    INTERNAL = 3  # a bug in mpistd
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    pointer: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    rationale: str = ""
+    remedy: str = ""
+
+    @property
+    def fingerprint(self) -> tuple[str, str, str]:
+        """What a baseline remembers: rule, file and pointer, never the numbers in the message."""
+        return (self.rule, self.file or "", self.pointer)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What an expected-findings file compares: rule, severity, pointer."""
+        return (self.rule, self.severity.value, self.pointer)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["severity"] = self.severity.value
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A finding that configuration, an inline `x-mpistd-ignore`, --ignore or a baseline silenced.
+
+    Listed in every report so that silencing is never invisible.
+    """
+
+    finding: Finding
+    source: str  # "inline" | "config" | "command-line" | "baseline"
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "reason": self.reason, **self.finding.to_dict()}
+
+
+@dataclass
+class DatasetResult:
+    """Everything mpistd learned about one dataset document."""
+
+    path: str
+    sha256: str | None = None
+    schema_version: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    quantities: dict[str, Any] | None = None  # recomputed numbers, JSON-ready
+    title: str | None = None
+    seconds: float | None = None
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.value] += 1
+        return out
+
+    def fails(self, fail_level: Severity) -> bool:
+        return any(f.severity.rank >= fail_level.rank for f in self.findings)
+
+    def verdict(self) -> str:
+        c = self.counts()
+        if c["error"]:
+            return "not conformant"
+        if c["warning"]:
+            return "conformant with warnings"
+        return "conformant"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "schema_version": self.schema_version,
+            "title": self.title,
+            "verdict": self.verdict(),
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+            "suppressed": [s.to_dict() for s in self.suppressed],
+            "quantities": self.quantities,
+        }
+
+
+@dataclass
+class Report:
+    """The result of one run over one or more datasets."""
+
+    results: list[DatasetResult]
+    profile: str = "default"
+    strict: bool = False
+    mpistd_version: str = ""
+    schema_version: str = ""
+    created: str | None = None  # ISO time; None when reproducible output is asked for
+
+    def __post_init__(self) -> None:
+        if not self.mpistd_version:
+            from mpistd import SCHEMA_VERSION, __version__
+
+            self.mpistd_version = __version__
+            self.schema_version = self.schema_version or SCHEMA_VERSION
+
+    @property
+    def fail_level(self) -> Severity:
+        return Severity.WARNING if self.strict else Severity.ERROR
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.fails(self.fail_level) for r in self.results)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.ok else ExitCode.FINDINGS
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for r in self.results:
+            for k, v in r.counts().items():
+                out[k] += v
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": {"name": "mpistd", "version": self.mpistd_version},
+            "schema_version": self.schema_version,
+            "profile": self.profile,
+            "strict": self.strict,
+            "created": self.created,
+            "ok": self.ok,
+            "exit_code": int(self.exit_code),
+            "counts": self.counts(),
+            "datasets": [r.to_dict() for r in self.results],
+        }
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Document order: by line, then column, then rule; findings without a line last."""
+    return sorted(findings, key=lambda f: (f.line is None, f.line or 0, f.column or 0, f.rule, f.pointer))

@@ -1,0 +1,1 @@
+"""Loading: documents (JSON/YAML with pointer -> line:column) and images. The only place that reads dataset files."""

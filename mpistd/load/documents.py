@@ -1,0 +1,537 @@
+"""Reading dataset documents: JSON or YAML, untrusted, with every JSON pointer locatable.
+
+Parsing uses the standard library's C JSON parser (fast); the map from JSON pointer to
+line:column is built lazily, by a small scanner, only when a finding needs a location. YAML
+is read with a safe loader that keeps JSON's types (no timestamps: dates stay strings), refuses
+duplicate keys, custom tags and non-string keys, and bounds alias expansion.
+
+Anything wrong with the bytes or the syntax raises :class:`DocumentError` with a 1-based
+line and column; the caller turns it into an MPI001 finding.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATASET_SUFFIXES = (".mpical.json", ".mpical.yaml", ".mpical.yml")
+
+MAX_DEPTH = 64  # a dataset is ~8 levels deep; anything past this is hostile
+MAX_NUMBER_DIGITS = 400  # a float has ~17 significant digits; 5,000-digit numbers are refused
+MAX_YAML_NODES = 2_000_000  # bound on the expanded YAML tree (alias bombs)
+
+
+class DocumentError(Exception):
+    """The document cannot be read or parsed (MPI001)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class DocumentTooLarge(Exception):
+    """The document is over the size limit (MPI005)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"document is {size:,} bytes, over the limit of {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(parent: str, token: str | int) -> str:
+    return f"{parent}/{escape_pointer_token(token)}"
+
+
+def pointer_parts(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+
+
+@dataclass
+class Document:
+    """A parsed dataset document and the means to locate any JSON pointer in it."""
+
+    data: Any
+    text: str
+    kind: str  # "json" | "yaml" | "mapping"
+    path: Path | None = None
+    sha256: str | None = None
+    _positions: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
+    _yaml_positions: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
+
+    def locate(self, pointer: str) -> tuple[int | None, int | None]:
+        """1-based (line, column) of the pointer's key or value; the nearest located parent
+        when the pointer names something the document lacks."""
+        positions = self._position_map()
+        if not positions:
+            return (None, None)
+        p = pointer
+        while True:
+            if p in positions:
+                return positions[p]
+            if not p:
+                return (1, 1)
+            p = p.rsplit("/", 1)[0]
+
+    def _position_map(self) -> dict[str, tuple[int, int]]:
+        if self.kind == "yaml":
+            return self._yaml_positions or {}
+        if self.kind != "json":
+            return {}
+        if self._positions is None:
+            try:
+                self._positions = _JsonScanner(self.text).positions()
+            except DocumentError:  # pragma: no cover - text already parsed once
+                self._positions = {}
+        return self._positions
+
+
+# --------------------------------------------------------------------------------------------
+# entry points
+
+
+def read_document(path: Path, *, max_bytes: int) -> Document:
+    """Read and parse a dataset file. Raises DocumentTooLarge or DocumentError."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DocumentTooLarge(size, max_bytes)
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:  # grew while we looked
+        raise DocumentTooLarge(len(raw), max_bytes)
+    kind = "yaml" if path.name.lower().endswith((".yaml", ".yml")) else "json"
+    doc = parse_bytes(raw, kind=kind)
+    doc.path = path
+    return doc
+
+
+def parse_bytes(raw: bytes, *, kind: str = "json") -> Document:
+    sha = hashlib.sha256(raw).hexdigest()
+    text = _decode(raw)
+    if kind == "yaml":
+        data, positions = _parse_yaml(text)
+        return Document(data=data, text=text, kind="yaml", sha256=sha, _yaml_positions=positions)
+    data = parse_json_text(text)
+    return Document(data=data, text=text, kind="json", sha256=sha)
+
+
+def _decode(raw: bytes) -> str:
+    if not raw.strip():
+        raise DocumentError("the file is empty", 1, 1)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("the file is UTF-16 encoded; save it as UTF-8", 1, 1)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        raise DocumentError(
+            f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+            line,
+            column,
+        ) from None
+    if "\x00" in text:
+        i = text.index("\x00")
+        line, col = _line_col(text, i)
+        raise DocumentError("the file contains a NUL character: it looks binary, not a text document", line, col)
+    return text
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(name)
+
+
+def _finite_float(s: str) -> float:
+    if len(s) > MAX_NUMBER_DIGITS:
+        raise _Refused(s[:20])
+    value = float(s)
+    if not math.isfinite(value):
+        raise _Refused(s)
+    return value
+
+
+def _checked_int(s: str) -> int:
+    if len(s) > MAX_NUMBER_DIGITS:
+        raise _Refused(s[:20])
+    return int(s)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Refused(k)
+        out[k] = v
+    return out
+
+
+def parse_json_text(text: str) -> Any:
+    """Parse strict JSON: no NaN/Infinity, no duplicate keys, bounded numbers and depth."""
+    try:
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_checked_int,
+            object_pairs_hook=_no_duplicates,
+        )
+    except json.JSONDecodeError as exc:
+        # the C scanner's message is terse; the scanner below gives the same place, better words
+        _JsonScanner(text).positions()
+        raise DocumentError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except (_Refused, RecursionError, ValueError):
+        # rerun the position scanner: it raises DocumentError at the exact place
+        _JsonScanner(text).positions()
+        raise DocumentError("invalid JSON", 1, 1) from None  # pragma: no cover
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+_LITERALS = ("true", "false", "null")
+
+
+class _JsonScanner:
+    """An iterative JSON scanner that records where every pointer's key or value starts.
+
+    It also reports, with exact positions, what the fast parser refuses: NaN/Infinity,
+    duplicate keys, over-long numbers, excessive nesting, and plain syntax errors.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+        self._line_starts: list[int] | None = None
+
+    def _lc(self, index: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            starts = [0]
+            find = self.text.find
+            i = find("\n")
+            while i != -1:
+                starts.append(i + 1)
+                i = find("\n", i + 1)
+            self._line_starts = starts
+        import bisect
+
+        line = bisect.bisect_right(self._line_starts, index)
+        return line, index - self._line_starts[line - 1] + 1
+
+    def _fail(self, message: str, index: int | None = None) -> None:
+        line, col = self._lc(self.pos if index is None else index)
+        raise DocumentError(message, line, col)
+
+    def _ws(self) -> None:
+        self.pos = _WS.match(self.text, self.pos).end()
+
+    def positions(self) -> dict[str, tuple[int, int]]:
+        text = self.text
+        out: dict[str, tuple[int, int]] = {}
+        self._ws()
+        # stack frames: [kind, pointer, index_or_keys, state]
+        stack: list[list[Any]] = []
+        pointer = ""
+        expect_value = True
+        out[""] = self._lc(self.pos) if self.pos < len(text) else (1, 1)
+        while True:
+            self._ws()
+            if expect_value:
+                if self.pos >= len(text):
+                    self._fail("unexpected end of file: a value is missing")
+                ch = text[self.pos]
+                if ch == "{" or ch == "[":
+                    if len(stack) >= MAX_DEPTH:
+                        self._fail(f"nesting deeper than {MAX_DEPTH} levels")
+                    self.pos += 1
+                    self._ws()
+                    if ch == "{":
+                        stack.append(["obj", pointer, set(), None])
+                        if self.pos < len(text) and text[self.pos] == "}":
+                            self.pos += 1
+                            stack.pop()
+                            expect_value = False
+                        else:
+                            pointer = self._key(stack[-1], out)
+                            expect_value = True
+                            continue
+                    else:
+                        stack.append(["arr", pointer, 0, None])
+                        if self.pos < len(text) and text[self.pos] == "]":
+                            self.pos += 1
+                            stack.pop()
+                            expect_value = False
+                        else:
+                            pointer = f"{stack[-1][1]}/0"
+                            out[pointer] = self._lc(self.pos)
+                            continue
+                elif ch == '"':
+                    m = _STRING.match(text, self.pos)
+                    if not m:
+                        self._fail("unterminated string or invalid escape/control character in string")
+                    self.pos = m.end()
+                elif ch == "-" or ch.isdigit():
+                    if text.startswith("-Infinity", self.pos) or text.startswith("-NaN", self.pos):
+                        self._fail("-Infinity is not JSON: write a finite number or leave the field out")
+                    m = _NUMBER.match(text, self.pos)
+                    if not m:
+                        self._fail("invalid number")
+                    digits = m.end() - m.start()
+                    if digits > MAX_NUMBER_DIGITS:
+                        self._fail(f"a number with {digits:,} characters is not a measurement (limit {MAX_NUMBER_DIGITS})")
+                    if math.isinf(float(m.group())):
+                        self._fail(f"the number {m.group()[:30]} is too large to represent")
+                    self.pos = m.end()
+                else:
+                    for lit in _LITERALS:
+                        if text.startswith(lit, self.pos):
+                            self.pos += len(lit)
+                            break
+                    else:
+                        for bad in ("NaN", "Infinity"):
+                            if text.startswith(bad, self.pos):
+                                self._fail(f"{bad} is not JSON: write a finite number or leave the field out")
+                        self._fail(f"unexpected character {ch!r}: a value was expected")
+                expect_value = False
+                continue
+            # after a value
+            if not stack:
+                self._ws()
+                if self.pos != len(text):
+                    self._fail("extra data after the end of the document")
+                return out
+            frame = stack[-1]
+            self._ws()
+            if self.pos >= len(text):
+                self._fail("unexpected end of file: a closing bracket is missing")
+            ch = text[self.pos]
+            if frame[0] == "obj":
+                if ch == ",":
+                    self.pos += 1
+                    self._ws()
+                    pointer = self._key(frame, out)
+                    expect_value = True
+                elif ch == "}":
+                    self.pos += 1
+                    stack.pop()
+                    pointer = frame[1]
+                else:
+                    self._fail("expected ',' or '}' after an object member")
+            else:
+                if ch == ",":
+                    self.pos += 1
+                    self._ws()
+                    frame[2] += 1
+                    pointer = f"{frame[1]}/{frame[2]}"
+                    out[pointer] = self._lc(self.pos)
+                    expect_value = True
+                elif ch == "]":
+                    self.pos += 1
+                    stack.pop()
+                    pointer = frame[1]
+                else:
+                    self._fail("expected ',' or ']' after an array element")
+
+    def _key(self, frame: list[Any], out: dict[str, tuple[int, int]]) -> str:
+        text = self.text
+        if self.pos >= len(text) or text[self.pos] != '"':
+            self._fail("expected a key in double quotes")
+        start = self.pos
+        m = _STRING.match(text, self.pos)
+        if not m:
+            self._fail("unterminated key string")
+        key = json.loads(m.group())
+        if key in frame[2]:
+            self._fail(f"duplicate key {key!r}: JSON objects must not repeat a key", start)
+        frame[2].add(key)
+        self.pos = m.end()
+        self._ws()
+        if self.pos >= len(text) or text[self.pos] != ":":
+            self._fail("expected ':' after a key")
+        self.pos += 1
+        pointer = join_pointer(frame[1], key)
+        out[pointer] = self._lc(start)
+        return pointer
+
+
+# --------------------------------------------------------------------------------------------
+# YAML
+
+
+def _parse_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    import yaml
+
+    loader_cls = _json_types_loader()
+    try:
+        loader = loader_cls(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise DocumentError(f"invalid YAML: {exc.problem or exc}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"invalid YAML: {exc}", 1, 1) from None
+    except RecursionError:
+        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", 1, 1) from None
+    if node is None:
+        raise DocumentError("the YAML document is empty", 1, 1)
+    positions: dict[str, tuple[int, int]] = {}
+    # without aliases every value costs at least a character of text; far more values than
+    # characters means aliases are multiplying the tree (a "billion laughs" bomb)
+    budget = [MAX_YAML_NODES - min(MAX_YAML_NODES, len(text) + 10_000)]
+    data = _yaml_to_json(node, "", positions, budget, 0)
+    return data, positions
+
+
+def _yaml_to_json(node: Any, pointer: str, positions: dict, budget: list[int], depth: int) -> Any:
+    """Convert a composed YAML node tree to JSON values, recording positions.
+
+    Aliases are expanded here under a node budget, so an alias bomb fails fast and clearly.
+    """
+    import yaml
+
+    budget[0] += 1
+    if budget[0] > MAX_YAML_NODES:
+        raise DocumentError(
+            f"the YAML expands to more than {MAX_YAML_NODES:,} values (an alias bomb?)",
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        )
+    if depth > MAX_DEPTH:
+        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1, node.start_mark.column + 1)
+    positions.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (
+            "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+        raise DocumentError(f"unsupported YAML tag {node.tag!r}: datasets are plain data",
+                            node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _yaml_scalar(key_node)
+            if not isinstance(key, str):
+                raise DocumentError(
+                    f"keys must be strings; found {type(key).__name__} {key!r} (quote it)",
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+            if key in out:
+                raise DocumentError(
+                    f"duplicate key {key!r}: a mapping must not repeat a key",
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+            child = join_pointer(pointer, key)
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _yaml_to_json(value_node, child, positions, budget, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _yaml_to_json(item, join_pointer(pointer, i), positions, budget, depth + 1)
+            for i, item in enumerate(node.value)
+        ]
+    return _yaml_scalar(node)
+
+
+def _yaml_scalar(node: Any) -> Any:
+    import yaml
+
+    if not isinstance(node, yaml.ScalarNode):
+        raise DocumentError("keys must be plain strings", node.start_mark.line + 1, node.start_mark.column + 1)
+    tag = node.tag
+    value = node.value
+    where = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if tag == "tag:yaml.org,2002:str":
+        return value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return value.lower() in ("true", "yes", "on")
+    if tag == "tag:yaml.org,2002:int":
+        digits = value.replace("_", "")
+        if len(digits) > MAX_NUMBER_DIGITS:
+            raise DocumentError(f"a number with {len(digits):,} characters is not a measurement", *where)
+        try:
+            return int(digits, 0) if digits.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(digits)
+        except ValueError:
+            return value
+    if tag == "tag:yaml.org,2002:float":
+        digits = value.replace("_", "")
+        if len(digits) > MAX_NUMBER_DIGITS:
+            raise DocumentError(f"a number with {len(digits):,} characters is not a measurement", *where)
+        try:
+            number = float(digits)
+        except ValueError:
+            raise DocumentError(f"{value!r} is not a finite number", *where) from None
+        if not math.isfinite(number):
+            raise DocumentError(f"{value} is not a finite number: write a number or leave the field out", *where)
+        return number
+    raise DocumentError(f"unsupported YAML tag {tag!r}: datasets are plain data", *where)
+
+
+_LOADER: Any = None
+
+
+def _json_types_loader() -> Any:
+    """A composer-only safe loader whose implicit types are JSON's (no timestamps, no sets)."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    class JsonTypesLoader(yaml.SafeLoader):
+        pass
+
+    # drop the timestamp (and YAML 1.1 '=' value) resolvers so dates stay strings
+    JsonTypesLoader.yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")]
+        for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _LOADER = JsonTypesLoader
+    return _LOADER
+
+
+def document_from_mapping(data: Any) -> Document:
+    """Wrap an in-memory mapping (Python API); no positions are available."""
+    text = json.dumps(data, allow_nan=True, default=str)
+    try:
+        positions = _JsonScanner(json.dumps(data, allow_nan=False, default=str, indent=1)).positions()
+        text = json.dumps(data, allow_nan=False, default=str, indent=1)
+    except (ValueError, DocumentError):
+        positions = {}
+    doc = Document(data=data, text=text, kind="json", sha256=hashlib.sha256(text.encode()).hexdigest())
+    doc._positions = positions
+    return doc
+
+
+def is_dataset_file(path: Path) -> bool:
+    return path.name.lower().endswith(DATASET_SUFFIXES)

@@ -1,0 +1,257 @@
+"""The validation pipeline for one dataset, and the public :func:`validate`.
+
+    path ──load──▶ document ──schema──▶ MPI001–MPI003 ──references──▶ MPI004
+         ──model──▶ Dataset ──quantities──▶ DatasetQuantities ──rules──▶ hits
+         ──profile, config, suppressions, baseline, locations──▶ DatasetResult
+
+Each stage only looks forward. A document that fails the schema or its references is not
+quantified: its findings say what to fix first.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mpistd.config import Options
+from mpistd.findings import DatasetResult, Finding, Report, Severity, Suppressed, sort_findings
+from mpistd.load.documents import (
+    Document,
+    DocumentError,
+    DocumentTooLarge,
+    document_from_mapping,
+    pointer_parts,
+    read_document,
+)
+
+INLINE_KEY = "x-mpistd-ignore"
+
+
+class Emitter:
+    """Turns (rule, pointer, message) into located findings, applying the options.
+
+    The only place where severities are re-levelled and findings silenced, so every
+    renderer sees the same verdict.
+    """
+
+    def __init__(self, doc: Document | None, options: Options, file: str, dataset_path: Path | None):
+        self.doc = doc
+        self.options = options
+        self.file = file
+        self.dataset_path = dataset_path
+        self.findings: list[Finding] = []
+        self.suppressed: list[Suppressed] = []
+        self._inline = _inline_suppressions(doc.data) if doc is not None else {}
+
+    def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
+             line: int | None = None, column: int | None = None) -> None:
+        from mpistd.rules.registry import get_rule
+
+        rule = get_rule(rule_id)
+        default = severity or rule.severity
+        if line is None and self.doc is not None:
+            line, column = self.doc.locate(pointer)
+        level, source, reason = self.options.resolve(rule_id, default, self.dataset_path)
+        finding = Finding(
+            rule=rule_id,
+            severity=level or default,
+            message=message,
+            pointer=pointer,
+            file=self.file,
+            line=line,
+            column=column,
+            rationale=rule.rationale,
+            remedy=rule.remedy,
+        )
+        if level is None:
+            self.suppressed.append(Suppressed(finding, source, reason))
+            return
+        if rule.suppressible:
+            inline = self._inline_reason(rule_id, pointer)
+            if inline is not None:
+                self.suppressed.append(Suppressed(finding, "inline", inline))
+                return
+            if finding.fingerprint in self.options.baseline:
+                self.suppressed.append(Suppressed(finding, "baseline", "present in the baseline"))
+                return
+        self.findings.append(finding)
+
+    def _inline_reason(self, rule_id: str, pointer: str) -> str | None:
+        if not self._inline:
+            return None
+        parts = pointer_parts(pointer)
+        prefix = ""
+        candidates = [""]
+        for part in parts:
+            prefix = f"{prefix}/{part.replace('~', '~0').replace('/', '~1')}"
+            candidates.append(prefix)
+        for p in candidates:
+            for rid, reason in self._inline.get(p, ()):
+                if rid == rule_id:
+                    return reason
+        return None
+
+
+def _inline_suppressions(data: Any) -> dict[str, list[tuple[str, str]]]:
+    """Map object pointer -> [(rule, reason)] from every `x-mpistd-ignore` in the document."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            entries = node.get(INLINE_KEY)
+            if isinstance(entries, list):
+                for e in entries:
+                    if isinstance(e, dict) and isinstance(e.get("rule"), str):
+                        out.setdefault(pointer, []).append((e["rule"], str(e.get("reason", ""))))
+            for k, v in node.items():
+                if isinstance(v, (dict, list)):
+                    stack.append((f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}", v))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, (dict, list)):
+                    stack.append((f"{pointer}/{i}", v))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def validate_file(path: Path, options: Options, display: str | None = None, *, keep_quantities: bool = True) -> DatasetResult:
+    """Validate one dataset file (any name: a file named on the command line is read)."""
+    started = time.perf_counter()
+    display = display or str(path)
+    result = DatasetResult(path=display)
+    emitter = Emitter(None, options, display, path)
+    try:
+        doc = read_document(path, max_bytes=options.max_document_bytes)
+    except DocumentTooLarge as exc:
+        emitter.emit("MPI005", "", f"{exc}; raise [limits] document_mib if this is intended", line=1, column=1)
+    except DocumentError as exc:
+        emitter.emit("MPI001", "", exc.message, line=exc.line, column=exc.column)
+    except OSError as exc:
+        emitter.emit("MPI001", "", f"cannot read the file: {exc.strerror or exc}", line=1, column=1)
+    else:
+        result.sha256 = doc.sha256
+        _validate_document(doc, path.parent, options, result, display, path, keep_quantities)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.findings = sort_findings(emitter.findings)
+    result.suppressed = emitter.suppressed
+    if result.sha256 is None:
+        result.sha256 = _sha256_file(path, options.max_document_bytes)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _sha256_file(path: Path, limit: int) -> str | None:
+    import hashlib
+
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def validate_mapping(data: Mapping[str, Any], base_dir: Path | None, options: Options, display: str = "<mapping>",
+                     *, keep_quantities: bool = True) -> DatasetResult:
+    doc = document_from_mapping(data)
+    result = DatasetResult(path=display, sha256=doc.sha256)
+    _validate_document(doc, base_dir, options, result, display, None, keep_quantities)
+    return result
+
+
+def _validate_document(doc: Document, base_dir: Path | None, options: Options, result: DatasetResult,
+                       display: str, path: Path | None, keep_quantities: bool) -> None:
+    from mpistd.standard import schema
+
+    emitter = Emitter(doc, options, display, path)
+    data = doc.data
+    if isinstance(data, dict):
+        sv = data.get("schema_version")
+        result.schema_version = sv if isinstance(sv, str) else None
+        info = data.get("dataset")
+        if isinstance(info, dict) and isinstance(info.get("title"), str):
+            result.title = info["title"][:500]
+    problems = schema.check_document(data)
+    for p in problems:
+        emitter.emit(p.rule, p.pointer, p.message)
+    if not problems:
+        from mpistd.standard.references import check_references
+
+        for p in check_references(data):
+            emitter.emit("MPI004", p.pointer, p.message)
+    if not emitter.findings and not any(s.finding.rule in ("MPI002", "MPI003", "MPI004") for s in emitter.suppressed):
+        _run_rules(doc, base_dir, options, emitter, result, keep_quantities)
+    result.findings = sort_findings(emitter.findings)
+    result.suppressed = emitter.suppressed
+
+
+def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: Emitter,
+               result: DatasetResult, keep_quantities: bool) -> None:
+    from mpistd.quantities import compute_quantities
+    from mpistd.rules.registry import RuleContext, checks
+    from mpistd.standard.model import parse_dataset
+
+    model = parse_dataset(doc.data)
+    quantities = compute_quantities(model, base_dir=base_dir, options=options)
+    ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
+    for rule in checks():
+        for hit in rule.check(ctx):
+            emitter.emit(rule.id, hit.pointer, hit.message, hit.severity)
+    if keep_quantities:
+        result.quantities = quantities.to_dict()
+
+
+# ----------------------------------------------------------------------------------------------
+# the public API
+
+
+def validate(
+    target: str | os.PathLike | Mapping[str, Any] | Iterable[str | os.PathLike],
+    base_dir: str | os.PathLike | None = None,
+    *,
+    profile: str | None = None,
+    strict: bool | None = None,
+    config: str | os.PathLike | None = None,
+    options: Options | None = None,
+    reproducible: bool = False,
+) -> Report:
+    """Validate a dataset file, a folder of datasets, several paths, or an in-memory mapping.
+
+    A mapping needs ``base_dir`` to resolve image paths (without it, images are reported as
+    missing). Returns a :class:`~mpistd.findings.Report` with ``.findings``, ``.ok`` and
+    ``.to_dict()``; raises FileNotFoundError for a path that does not exist and
+    :class:`~mpistd.config.ConfigError` for a bad configuration.
+    """
+    from mpistd.collect import collect
+
+    opts = options or Options()
+    if profile is not None:
+        opts = opts.with_(profile=profile)
+    if strict is not None:
+        opts = opts.with_(strict=strict)
+    if isinstance(target, Mapping):
+        if config is not None:
+            from mpistd.config import load_config
+
+            opts = load_config(Path(config), opts)
+        result = validate_mapping(target, Path(base_dir) if base_dir else None, opts)
+        results = [result]
+    else:
+        paths = [target] if isinstance(target, (str, os.PathLike)) else list(target)
+        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None)
+        results = [validate_file(j.path, j.options, j.display) for j in jobs]
+    return _report(results, opts, reproducible)
+
+
+def _report(results: list[DatasetResult], opts: Options, reproducible: bool) -> Report:
+    from datetime import datetime, timezone
+
+    created = None if reproducible else datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return Report(results=results, profile=opts.profile, strict=opts.strict, created=created)

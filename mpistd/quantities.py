@@ -1,0 +1,470 @@
+"""Derived quantities of one dataset: computed once, shared by the rules and the report.
+
+This stage walks the model and calls the pure numerics of :mod:`mpistd.quantify`; images are
+read one batch at a time through :mod:`mpistd.load.images`. Rules read these results and
+never recompute; renderers read them and never decide.
+
+Everything is keyed by the JSON pointer of the object it belongs to, so a rule can point at
+exactly the value it judges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mpistd.config import Options
+
+METRICS = ("max_intensity", "total_intensity", "mean_intensity")
+IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of a numerics result (dataclasses with to_dict, tuples, floats)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "to_dict"):
+        return _plain(value.to_dict())
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    try:  # numpy scalars
+        return _plain(value.item())
+    except AttributeError:
+        return str(value)
+
+
+@dataclass
+class PointQuantities:
+    pointer: str
+    sample_id: str
+    x: float | None  # iron mass (ug) or cell count, per the independent variable
+    iron_mass_ug: float | None
+    cell_count: float | None
+    volume_uL: float | None
+    concentration_ug_per_uL: float | None
+    concentration_source: str | None  # "reported" | "derived" | None
+    number_density_per_nm3: float | None = None
+    interparticle_distance_nm: float | None = None  # by the dataset's estimator
+    distances_nm: dict[str, float] = field(default_factory=dict)  # every estimator
+    replicate_values: dict[str, list[float]] = field(default_factory=dict)  # metric -> replicate values
+    n_replicates: int = 0
+    holder_positions: tuple[str | None, ...] = ()
+
+    def mean(self, metric: str) -> float | None:
+        vals = self.replicate_values.get(metric)
+        return sum(vals) / len(vals) if vals else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pointer": self.pointer,
+            "sample_id": self.sample_id,
+            "x": self.x,
+            "concentration_ug_per_uL": self.concentration_ug_per_uL,
+            "concentration_source": self.concentration_source,
+            "number_density_per_nm3": self.number_density_per_nm3,
+            "interparticle_distance_nm": self.interparticle_distance_nm,
+            "distances_nm": self.distances_nm,
+            "n_replicates": self.n_replicates,
+            "means": {m: self.mean(m) for m in self.replicate_values},
+        }
+
+
+@dataclass
+class SeriesFit:
+    """One recomputed straight line of a calibration, and its diagnostics."""
+
+    metric: str
+    basis: str  # "replicates" | "level_means"
+    weighting: str
+    through_origin: bool
+    pointer: str  # the reported fit it answers, else the calibration
+    reported_index: int | None
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    fit: Any  # LineFit | Unusable
+    lack_of_fit: Any = None
+    mandel: Any = None
+    homoscedasticity: Any = None
+    back_calculated: tuple = ()
+    limits: dict[str, Any] = field(default_factory=dict)  # method -> Limits | Skipped
+
+    @property
+    def usable(self) -> bool:
+        from mpistd.quantify.calibration import LineFit
+
+        return isinstance(self.fit, LineFit)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "metric": self.metric,
+            "basis": self.basis,
+            "weighting": self.weighting,
+            "through_origin": self.through_origin,
+            "pointer": self.pointer,
+        }
+        if self.usable:
+            d.update(_plain(self.fit))
+        else:
+            d["unusable"] = _plain(self.fit)
+        d["lack_of_fit"] = _plain(self.lack_of_fit)
+        d["mandel"] = _plain(self.mandel)
+        d["homoscedasticity"] = _plain(self.homoscedasticity)
+        d["back_calculated"] = _plain(self.back_calculated)
+        d["limits"] = [_plain(v) for v in self.limits.values()]
+        return d
+
+
+@dataclass
+class PairedComparison:
+    """A fixed-volume series and the fixed-concentration series it was diluted from."""
+
+    fc_index: int
+    pairing: Any  # Pairing
+    differences: dict[str, tuple] = field(default_factory=dict)  # metric -> PairedDifference per pair
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fixed_concentration": self.fc_index, "pairing": _plain(self.pairing),
+                "differences": _plain(self.differences)}
+
+
+@dataclass
+class CellReduction:
+    """A cellular iron-mass series against the solution line of the same tracer and acquisition."""
+
+    solution_index: int
+    reductions: dict[str, tuple] = field(default_factory=dict)  # metric -> percent per cellular point
+    fwhm_change_percent: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"solution_calibration": self.solution_index, "reduction_percent": _plain(self.reductions),
+                "fwhm_change_percent": self.fwhm_change_percent}
+
+
+@dataclass
+class CalibrationQuantities:
+    index: int
+    id: str
+    pointer: str
+    points: list[PointQuantities]
+    fits: list[SeriesFit] = field(default_factory=list)
+    concentration_span: float | None = None  # max / min concentration
+    distance_span: tuple[float, float] | None = None  # (min, max) nm
+    eq1: dict[str, Any] = field(default_factory=dict)  # metric -> Eq1Result
+    paired: PairedComparison | None = None
+    cell_reduction: CellReduction | None = None
+    fwhm_mean_mm: float | None = None
+
+    def fit_for(self, metric: str) -> SeriesFit | None:
+        """The line used to quantify with this metric: the reported fit's basis if any."""
+        reported = [f for f in self.fits if f.metric == metric and f.reported_index is not None]
+        if reported:
+            return reported[0]
+        for f in self.fits:
+            if f.metric == metric:
+                return f
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pointer": self.pointer,
+            "points": [p.to_dict() for p in self.points],
+            "fits": [f.to_dict() for f in self.fits],
+            "concentration_span": self.concentration_span,
+            "interparticle_distance_span_nm": list(self.distance_span) if self.distance_span else None,
+            "eq1": _plain(self.eq1),
+            "paired": self.paired.to_dict() if self.paired else None,
+            "cell_reduction": self.cell_reduction.to_dict() if self.cell_reduction else None,
+            "fwhm_mean_mm": self.fwhm_mean_mm,
+        }
+
+
+@dataclass
+class QuantificationQuantities:
+    index: int
+    id: str
+    pointer: str
+    calibration_index: int
+    metric: str
+    prediction: Any = None  # InversePrediction | Skipped | None (no usable line)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "pointer": self.pointer, "metric": self.metric}
+        p = self.prediction
+        if p is not None and hasattr(p, "estimate"):
+            d.update({"estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "se": p.se,
+                      "m": p.m, "alpha": p.alpha})
+        else:
+            d["skipped"] = _plain(p)
+        return d
+
+
+@dataclass
+class ImageResult:
+    """What became of one replicate's image: metrics, or the reason it could not be read."""
+
+    pointer: str  # the replicate
+    metrics: Any = None  # ImageMetrics
+    error_kind: str | None = None  # ImageError.kind
+    error: str | None = None
+    saturated: int = 0
+    out_of_range: int = 0
+    corrected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pointer": self.pointer, "metrics": _plain(self.metrics), "error_kind": self.error_kind,
+                "error": self.error, "saturated": self.saturated, "out_of_range": self.out_of_range}
+
+
+@dataclass
+class DatasetQuantities:
+    estimator: str
+    calibrations: list[CalibrationQuantities]
+    quantifications: list[QuantificationQuantities]
+    images: dict[str, ImageResult] = field(default_factory=dict)  # replicate pointer -> result
+    noise_sd: float | None = None
+    threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interparticle_distance_estimator": self.estimator,
+            "noise_sd": self.noise_sd,
+            "threshold": self.threshold,
+            "calibrations": [c.to_dict() for c in self.calibrations],
+            "quantifications": [q.to_dict() for q in self.quantifications],
+            "images": [r.to_dict() for r in self.images.values()],
+        }
+
+
+# ==============================================================================================
+
+
+def particle_iron_mass_fg(tracer: Any) -> float | None:
+    from mpistd.quantify.spacing import particle_iron_mass_fg_spherical
+
+    pm = getattr(tracer, "particle_model", None)
+    if pm is None:
+        return None
+    if pm.kind == "iron_mass_per_particle":
+        return float(pm.iron_mass_per_particle_fg)
+    return particle_iron_mass_fg_spherical(pm.core_diameter_nm, pm.density_g_per_cm3, pm.iron_mass_fraction)
+
+
+def _metric_values(point: Any, metric: str) -> list[float] | None:
+    vals = [getattr(r, metric, None) for r in point.replicates]
+    if any(v is None for v in vals):
+        return None
+    return [float(v) for v in vals]
+
+
+def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -> DatasetQuantities:
+    from mpistd.quantify import spacing
+
+    analysis = model.analysis
+    estimator = "wigner_seitz"
+    if analysis is not None and analysis.interparticle_distance is not None:
+        estimator = analysis.interparticle_distance.estimator or estimator
+    tracers = {t.id: t for t in model.tracers}
+    cals: list[CalibrationQuantities] = []
+    for ci, cal in enumerate(model.calibrations):
+        cpointer = f"/calibrations/{ci}"
+        m_particle = particle_iron_mass_fg(tracers.get(cal.tracer))
+        points: list[PointQuantities] = []
+        for pi, pt in enumerate(cal.points):
+            conc, source = None, None
+            if pt.concentration_ug_per_uL is not None:
+                conc, source = float(pt.concentration_ug_per_uL), "reported"
+            elif pt.iron_mass_ug is not None:
+                volume = pt.volume_uL
+                if volume is None and cal.method == "fixed_volume":
+                    volume = cal.final_volume_uL
+                if volume:
+                    conc, source = float(pt.iron_mass_ug) / float(volume), "derived"
+            x = pt.iron_mass_ug if cal.independent_variable == "iron_mass_ug" else pt.cell_count
+            pq = PointQuantities(
+                pointer=f"{cpointer}/points/{pi}",
+                sample_id=pt.sample_id,
+                x=float(x) if x is not None else None,
+                iron_mass_ug=float(pt.iron_mass_ug) if pt.iron_mass_ug is not None else None,
+                cell_count=float(pt.cell_count) if pt.cell_count is not None else None,
+                volume_uL=float(pt.volume_uL) if pt.volume_uL is not None else None,
+                concentration_ug_per_uL=conc,
+                concentration_source=source,
+                n_replicates=len(pt.replicates),
+                holder_positions=tuple(r.holder_position for r in pt.replicates),
+            )
+            for metric in (*METRICS, "fwhm_mm"):
+                vals = _metric_values(pt, metric)
+                if vals is not None:
+                    pq.replicate_values[metric] = vals
+            if conc is not None and conc > 0 and m_particle:
+                n = spacing.number_density_per_nm3(conc, m_particle)
+                pq.number_density_per_nm3 = float(n)
+                pq.distances_nm = {e: float(spacing.interparticle_distance_nm(n, e)) for e in spacing.ESTIMATORS}
+                pq.interparticle_distance_nm = pq.distances_nm[estimator]
+            points.append(pq)
+        cq = CalibrationQuantities(index=ci, id=cal.id, pointer=cpointer, points=points)
+        _fits(cal, cq, options)
+        _spans_and_eq1(cal, cq)
+        fwhm = [v for p in points for v in p.replicate_values.get("fwhm_mm", [])]
+        cq.fwhm_mean_mm = sum(fwhm) / len(fwhm) if fwhm else None
+        cals.append(cq)
+    _pairings(model, cals, options)
+    _cell_reductions(model, cals)
+    quants = _quantifications(model, cals, options)
+    out = DatasetQuantities(estimator=estimator, calibrations=cals, quantifications=quants)
+    if options.check_images:
+        from mpistd.image_metrics import compute_image_results
+
+        compute_image_results(model, base_dir, options, out)
+    return out
+
+
+def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
+    """Every metric present in all replicates is fitted (OLS on replicates, not through the
+    origin); each reported fit is recomputed on the basis it declares."""
+    wanted: list[tuple[str, str, str, bool, int | None, str]] = []
+    reported_keys = set()
+    for k, rf in enumerate(cal.fits or []):
+        key = (rf.metric, rf.fitted_to or "replicates", rf.weighting or "none", bool(rf.through_origin))
+        reported_keys.add(rf.metric)
+        wanted.append((*key, k, f"{cq.pointer}/fits/{k}"))
+    metrics_all = [m for m in METRICS if all(m in p.replicate_values for p in cq.points)]
+    for m in metrics_all:
+        if m not in reported_keys:
+            wanted.append((m, "replicates", "none", False, None, cq.pointer))
+    for metric, basis, weighting, origin, k, pointer in wanted:
+        xs: list[float] = []
+        ys: list[float] = []
+        complete = True
+        for p in cq.points:
+            vals = p.replicate_values.get(metric)
+            if p.x is None or not vals:
+                complete = False
+                continue
+            if basis == "level_means":
+                xs.append(p.x)
+                ys.append(sum(vals) / len(vals))
+            else:
+                xs.extend([p.x] * len(vals))
+                ys.extend(vals)
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete))
+
+
+def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
+                xs: list[float], ys: list[float], options: Options, complete: bool = True) -> SeriesFit:
+    from mpistd.quantify import calibration as calc
+    from mpistd.quantify import limits as lim
+
+    fit = calc.fit_line(xs, ys, through_origin=origin, weighting=weighting)
+    sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
+                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
+    if not isinstance(fit, calc.LineFit):
+        return sf
+    t = options.tolerances
+    sf.lack_of_fit = calc.lack_of_fit(xs, ys, fit)
+    sf.mandel = calc.mandel(xs, ys)
+    sf.homoscedasticity = calc.homoscedasticity(xs, ys)
+    sf.back_calculated = calc.back_calculated(xs, ys, fit)
+    sf.limits = {"din32645": lim.limits_din32645(fit, alpha=t.limit_alpha), "ich_q2": lim.limits_ich_q2(fit)}
+    return sf
+
+
+def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
+    from mpistd.quantify.spacing import eq1_deviation
+
+    concs = [p.concentration_ug_per_uL for p in cq.points if p.concentration_ug_per_uL]
+    if concs and min(concs) > 0:
+        cq.concentration_span = max(concs) / min(concs)
+    dists = [p.interparticle_distance_nm for p in cq.points if p.interparticle_distance_nm]
+    if dists:
+        cq.distance_span = (min(dists), max(dists))
+    if cal.independent_variable != "iron_mass_ug" or len(dists) != len(cq.points) or len(dists) < 2:
+        return
+    for metric in METRICS:
+        means = [p.mean(metric) for p in cq.points]
+        if all(m is not None for m in means):
+            cq.eq1[metric] = eq1_deviation([p.interparticle_distance_nm for p in cq.points], means)
+
+
+def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -> None:
+    from mpistd.quantify.pairing import pair_by_iron_mass, paired_differences
+
+    index = {c.id: i for i, c in enumerate(model.calibrations)}
+    for i, cal in enumerate(model.calibrations):
+        if cal.paired_with is None or cal.paired_with not in index:
+            continue
+        j = index[cal.paired_with]
+        fv, fc = cals[i], cals[j]
+        # the fixed-volume series is the one diluted; if the author paired them the other way
+        # round, swap so that differences keep the paper's sign (FC − FV)
+        if model.calibrations[j].method == "fixed_volume" and cal.method != "fixed_volume":
+            fv, fc, i, j = fc, fv, j, i
+        if any(p.iron_mass_ug is None for p in fv.points + fc.points):
+            continue
+        pairing = pair_by_iron_mass([p.iron_mass_ug for p in fc.points], [p.iron_mass_ug for p in fv.points],
+                                    tolerance=options.tolerances.pairing_mass_relative)
+        comp = PairedComparison(fc_index=j, pairing=pairing)
+        conc_fc = [fc.points[a].concentration_ug_per_uL for a, _ in pairing.pairs]
+        conc_fv = [fv.points[b].concentration_ug_per_uL for _, b in pairing.pairs]
+        if pairing.pairs and all(c for c in conc_fc) and all(c for c in conc_fv):
+            fw_fc = [fc.points[a].mean("fwhm_mm") for a, _ in pairing.pairs]
+            fw_fv = [fv.points[b].mean("fwhm_mm") for _, b in pairing.pairs]
+            for metric in METRICS:
+                s_fc = [fc.points[a].replicate_values.get(metric) for a, _ in pairing.pairs]
+                s_fv = [fv.points[b].replicate_values.get(metric) for _, b in pairing.pairs]
+                if all(s_fc) and all(s_fv):
+                    comp.differences[metric] = paired_differences(
+                        [p for p in pairing.pairs], conc_fc, conc_fv, s_fc, s_fv,
+                        fwhm_fc=fw_fc if all(v is not None for v in fw_fc) else None,
+                        fwhm_fv=fw_fv if all(v is not None for v in fw_fv) else None,
+                    )
+        fv.paired = comp
+
+
+def _cell_reductions(model: Any, cals: list[CalibrationQuantities]) -> None:
+    from mpistd.quantify.pairing import fwhm_change_percent, solution_to_cell_reduction
+
+    for i, cal in enumerate(model.calibrations):
+        if cal.environment.kind != "cells" or cal.independent_variable != "iron_mass_ug":
+            continue
+        for j, sol in enumerate(model.calibrations):
+            if (sol.environment.kind == "solution" and sol.independent_variable == "iron_mass_ug"
+                    and sol.tracer == cal.tracer and sol.acquisition == cal.acquisition
+                    and sol.method != "fixed_volume"):
+                break
+        else:
+            continue
+        red = CellReduction(solution_index=j)
+        for metric in METRICS:
+            sf = cals[j].fit_for(metric)
+            means = [p.mean(metric) for p in cals[i].points]
+            masses = [p.iron_mass_ug for p in cals[i].points]
+            if sf is not None and sf.usable and all(m is not None for m in means) and all(masses):
+                red.reductions[metric] = tuple(solution_to_cell_reduction(sf.fit, masses, means))
+        if cals[i].fwhm_mean_mm and cals[j].fwhm_mean_mm:
+            red.fwhm_change_percent = fwhm_change_percent(cals[i].fwhm_mean_mm, cals[j].fwhm_mean_mm)
+        cals[i].cell_reduction = red
+
+
+def _quantifications(model: Any, cals: list[CalibrationQuantities], options: Options) -> list[QuantificationQuantities]:
+    from mpistd.quantify.limits import inverse_predict
+
+    index = {c.id: i for i, c in enumerate(model.calibrations)}
+    out = []
+    for qi, q in enumerate(model.quantifications or []):
+        ci = index[q.calibration]
+        qq = QuantificationQuantities(index=qi, id=q.id, pointer=f"/quantifications/{qi}", calibration_index=ci,
+                                      metric=q.metric)
+        sf = cals[ci].fit_for(q.metric)
+        if sf is not None and sf.usable:
+            qq.prediction = inverse_predict(sf.fit, [float(s) for s in q.signal],
+                                            alpha=options.tolerances.prediction_alpha)
+        out.append(qq)
+    return out

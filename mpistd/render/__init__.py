@@ -1,0 +1,1 @@
+"""Renderers: text, JSON, SARIF, JUnit, HTML, PDF. Renderers never decide a verdict."""

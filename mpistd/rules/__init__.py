@@ -1,0 +1,1 @@
+"""Rules: one module per family; see registry.py."""

@@ -1,0 +1,151 @@
+"""The rule registry: one place where each rule has its id, severity, rationale and remedy.
+
+A rule is a plain function decorated with :func:`rule`; it receives a :class:`RuleContext`
+and yields :class:`Hit` objects (pointer + message with the dataset's numbers). The engine
+turns hits into findings, applies profiles and suppressions, and locates them in the file.
+The catalogue (`mpistd rules`), the docs and SARIF rule descriptors are generated from here.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from mpistd.findings import Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mpistd.config import Options
+
+# Rule families, in pipeline order; one module per family under mpistd/rules/.
+FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting")
+
+#: rules that no configuration may silence or re-level (the document must be readable)
+UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule function yields: where, and what (with the numbers that triggered it)."""
+
+    pointer: str
+    message: str
+    severity: Severity | None = None  # only for rules whose severity depends on the case (MPI034)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    rationale: str
+    remedy: str
+    family: str
+    pointer: str  # where it points, as the catalogue says
+    check: Callable[["RuleContext"], Iterable[Hit]] | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def suppressible(self) -> bool:
+        return self.id not in UNSUPPRESSIBLE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "title": self.title,
+            "family": self.family,
+            "pointer": self.pointer,
+            "rationale": self.rationale,
+            "remedy": self.remedy,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass
+class RuleContext:
+    """What a rule may look at. Rules never compute what the numerics can."""
+
+    model: Any  # mpistd.standard.model.Dataset
+    document: dict  # the raw (schema-valid) document
+    quantities: Any  # mpistd.quantities.DatasetQuantities
+    options: "Options"
+    extra: dict = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    id: str,
+    *,
+    severity: str,
+    title: str,
+    rationale: str,
+    remedy: str,
+    pointer: str,
+    family: str,
+    sources: Iterable[str] = (),
+) -> Callable:
+    """Register a rule. Use as a decorator on its check function, or call with no function
+    (structure rules MPI001–MPI005 are raised by the engine's load and schema stages)."""
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown rule family {family!r}")
+
+    def register(func: Callable | None) -> Callable | None:
+        if id in _REGISTRY:
+            raise ValueError(f"rule {id} registered twice")
+        _REGISTRY[id] = Rule(
+            id=id,
+            severity=Severity.parse(severity),
+            title=title,
+            rationale=rationale,
+            remedy=remedy,
+            family=family,
+            pointer=pointer,
+            check=func,
+            sources=tuple(sources),
+        )
+        return func
+
+    return register
+
+
+_loaded = False
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for family in FAMILIES:
+        try:
+            importlib.import_module(f"mpistd.rules.{family}")
+        except ModuleNotFoundError as exc:  # a family not written yet
+            if exc.name != f"mpistd.rules.{family}":
+                raise
+    _loaded = True
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, sorted by id."""
+    _load_all()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_rule(rule_id: str) -> Rule:
+    _load_all()
+    try:
+        return _REGISTRY[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule {rule_id!r}") from None
+
+
+def known_rule_ids() -> frozenset[str]:
+    _load_all()
+    return frozenset(_REGISTRY)
+
+
+def checks() -> Iterator[Rule]:
+    """The rules with a check function (everything but the engine-raised structure rules)."""
+    return (r for r in all_rules() if r.check is not None)

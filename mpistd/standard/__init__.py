@@ -1,0 +1,1 @@
+"""The standard: schema registry, pydantic model, reference resolution."""

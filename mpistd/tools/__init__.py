@@ -1,0 +1,1 @@
+"""User-facing generators around the validator: init, import, simulate."""

@@ -1,0 +1,1 @@
+"""One module per rule family, each listing VECTORS (see ../make_vectors.py)."""

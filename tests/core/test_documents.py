@@ -1,0 +1,92 @@
+"""Loading documents: strict JSON, JSON-typed YAML, and exact line:column for every pointer."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mpistd.load.documents import DocumentError, parse_bytes, pointer_parts
+
+
+def _error(text: str, kind: str = "json") -> DocumentError:
+    with pytest.raises(DocumentError) as info:
+        parse_bytes(text.encode("utf-8") if isinstance(text, str) else text, kind=kind)
+    return info.value
+
+
+def test_syntax_error_has_the_line_and_column_of_the_mistake() -> None:
+    text = '{\n  "a": 1,\n  "b": [1, 2,, 3]\n}\n'
+    e = _error(text)
+    assert (e.line, e.column) == (3, 14)  # the second comma
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_literals_are_refused_where_they_stand(literal: str) -> None:
+    e = _error('{"x": [1.0,\n  ' + literal + "]}")
+    assert (e.line, e.column) == (2, 3)
+    assert "not JSON" in e.message
+
+
+def test_duplicate_keys_point_at_the_second_key() -> None:
+    e = _error('{"a": 1,\n "b": {"c": 1, "c": 2}}')
+    assert (e.line, e.column) == (2, 16)
+    assert "duplicate key 'c'" in e.message
+
+
+def test_huge_numbers_and_deep_nesting_are_bounded() -> None:
+    assert "characters" in _error('{"a": ' + "9" * 5000 + "}").message
+    assert "nesting" in _error("[" * 100_000 + "]" * 100_000).message
+    assert "too large" in _error('{"a": 1e999}').message
+
+
+def test_encoding_problems_are_located() -> None:
+    e = _error(b'{"a": "caf\xe9"}')
+    assert "UTF-8" in e.message and (e.line, e.column) == (1, 11)
+    assert "UTF-16" in _error('{"a": 1}'.encode("utf-16")).message
+    assert "empty" in _error(b"   \n").message
+    assert "binary" in _error(b'{"a": "\x00"}').message
+
+
+def test_positions_of_keys_and_array_items() -> None:
+    doc = parse_bytes(b'{\n  "a": [\n    1,\n    {"b/c": 2}\n  ]\n}')
+    assert doc.locate("/a") == (2, 3)
+    assert doc.locate("/a/0") == (3, 5)
+    assert doc.locate("/a/1/b~1c") == (4, 6)
+    assert doc.locate("/a/1/missing") == (4, 5)  # nearest existing parent
+    assert pointer_parts("/a/1/b~1c") == ["a", "1", "b/c"]
+
+
+def test_yaml_keeps_json_types_and_positions() -> None:
+    doc = parse_bytes(b"schema_version: 1.0\ncreated: 2024-01-01\nitems:\n  - a: 1\n    b: [1, 2]\n", kind="yaml")
+    assert doc.data == {"schema_version": 1.0, "created": "2024-01-01", "items": [{"a": 1, "b": [1, 2]}]}
+    assert doc.locate("/items/0/b/1") == (5, 12)
+    assert doc.locate("/created") == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("a: !!python/object/apply:os.system ['x']", "unsupported YAML tag"),
+        ("a: 1\na: 2", "duplicate key"),
+        ("a: .nan", "finite"),
+        ("1: x", "keys must be strings"),
+        ("a: [1,", "invalid YAML"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_a_location(text: str, words: str) -> None:
+    e = _error(text, kind="yaml")
+    assert words in e.message
+    assert e.line is not None and e.column is not None
+
+
+def test_yaml_alias_bomb_is_bounded() -> None:
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+    e = _error("\n".join(lines), kind="yaml")
+    assert "alias bomb" in e.message
+
+
+def test_valid_json_round_trips_exactly() -> None:
+    data = {"x": [1, 2.5, "s", None, True], "y": {"z": -0.0}}
+    assert parse_bytes(json.dumps(data).encode()).data == data
