@@ -252,8 +252,10 @@ def particle_iron_mass_fg(tracer: Any) -> float | None:
     if pm is None:
         return None
     if pm.kind == "iron_mass_per_particle":
-        return float(pm.iron_mass_per_particle_fg)
-    return particle_iron_mass_fg_spherical(pm.core_diameter_nm, pm.density_g_per_cm3, pm.iron_mass_fraction)
+        value = float(pm.iron_mass_per_particle_fg)
+    else:
+        value = particle_iron_mass_fg_spherical(pm.core_diameter_nm, pm.density_g_per_cm3, pm.iron_mass_fraction)
+    return value if isinstance(value, float) and value > 0 else None
 
 
 def _metric_values(point: Any, metric: str) -> list[float] | None:
@@ -305,9 +307,11 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
                     pq.replicate_values[metric] = vals
             if conc is not None and conc > 0 and m_particle:
                 n = spacing.number_density_per_nm3(conc, m_particle)
-                pq.number_density_per_nm3 = float(n)
-                pq.distances_nm = {e: float(spacing.interparticle_distance_nm(n, e)) for e in spacing.ESTIMATORS}
-                pq.interparticle_distance_nm = pq.distances_nm[estimator]
+                if isinstance(n, float):
+                    pq.number_density_per_nm3 = n
+                    dists = {e: spacing.interparticle_distance_nm(n, e) for e in spacing.ESTIMATORS}
+                    pq.distances_nm = {e: d for e, d in dists.items() if isinstance(d, float)}
+                    pq.interparticle_distance_nm = pq.distances_nm.get(estimator)
             points.append(pq)
         cq = CalibrationQuantities(index=ci, id=cal.id, pointer=cpointer, points=points)
         _fits(cal, cq, options)
@@ -390,7 +394,9 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
     for metric in METRICS:
         means = [p.mean(metric) for p in cq.points]
         if all(m is not None for m in means):
-            cq.eq1[metric] = eq1_deviation([p.interparticle_distance_nm for p in cq.points], means)
+            result = eq1_deviation([p.interparticle_distance_nm for p in cq.points], means)
+            if hasattr(result, "deviation_percent"):
+                cq.eq1[metric] = result
 
 
 def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -> None:
@@ -421,9 +427,11 @@ def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -
                 s_fv = [fv.points[b].replicate_values.get(metric) for _, b in pairing.pairs]
                 if all(s_fc) and all(s_fv):
                     comp.differences[metric] = paired_differences(
-                        [p for p in pairing.pairs], conc_fc, conc_fv, s_fc, s_fv,
+                        list(pairing.pairs), conc_fc, conc_fv, s_fc, s_fv,
                         fwhm_fc=fw_fc if all(v is not None for v in fw_fc) else None,
                         fwhm_fv=fw_fv if all(v is not None for v in fw_fv) else None,
+                        masses_fc=[fc.points[a].iron_mass_ug for a, _ in pairing.pairs],
+                        masses_fv=[fv.points[b].iron_mass_ug for _, b in pairing.pairs],
                     )
         fv.paired = comp
 
@@ -447,9 +455,12 @@ def _cell_reductions(model: Any, cals: list[CalibrationQuantities]) -> None:
             means = [p.mean(metric) for p in cals[i].points]
             masses = [p.iron_mass_ug for p in cals[i].points]
             if sf is not None and sf.usable and all(m is not None for m in means) and all(masses):
-                red.reductions[metric] = tuple(solution_to_cell_reduction(sf.fit, masses, means))
+                values = solution_to_cell_reduction(sf.fit, masses, means)
+                if isinstance(values, tuple):
+                    red.reductions[metric] = values
         if cals[i].fwhm_mean_mm and cals[j].fwhm_mean_mm:
-            red.fwhm_change_percent = fwhm_change_percent(cals[i].fwhm_mean_mm, cals[j].fwhm_mean_mm)
+            change = fwhm_change_percent(cals[i].fwhm_mean_mm, cals[j].fwhm_mean_mm)
+            red.fwhm_change_percent = change if isinstance(change, float) else None
         cals[i].cell_reduction = red
 
 

@@ -1,0 +1,48 @@
+"""Student t and Fisher F quantiles and tail probabilities.
+
+Thin wrappers over ``scipy.special`` (``stdtr``, ``stdtrit``, ``fdtrc``, ``fdtri``).
+``scipy.stats`` is never imported (it costs more than a second at import time), and
+``scipy.special`` is imported lazily inside each function so that importing
+``mpistd.quantify`` stays cheap.
+
+All functions take plain floats / ints and return plain Python floats.
+"""
+
+from __future__ import annotations
+
+__all__ = ["t_quantile", "t_cdf", "t_two_sided_p", "f_quantile", "f_sf"]
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile t(df, p) of Student's t distribution: P(T <= t) = p."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
+def t_cdf(t: float, df: float) -> float:
+    """Cumulative distribution P(T <= t) of Student's t with df degrees of freedom."""
+    from scipy.special import stdtr
+
+    return float(stdtr(df, t))
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """Two-sided p-value 2·P(T >= |t|)."""
+    from scipy.special import stdtr
+
+    return float(min(1.0, 2.0 * stdtr(df, -abs(t))))
+
+
+def f_quantile(p: float, dfn: float, dfd: float) -> float:
+    """Quantile F(dfn, dfd; p) of Fisher's F distribution: P(F <= f) = p."""
+    from scipy.special import fdtri
+
+    return float(fdtri(dfn, dfd, p))
+
+
+def f_sf(f: float, dfn: float, dfd: float) -> float:
+    """Upper tail P(F > f) of Fisher's F distribution (the one-sided p-value)."""
+    from scipy.special import fdtrc
+
+    return float(fdtrc(dfn, dfd, f))

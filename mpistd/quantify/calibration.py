@@ -1,0 +1,621 @@
+"""Straight-line calibration fits and their diagnostics.
+
+Pure numerics: arrays or sequences of floats in, small frozen dataclasses of plain
+Python floats / ints / tuples out.
+
+What each function returns
+--------------------------
+=====================  =====================================================================
+``fit_line``           ``LineFit``, or ``Unusable`` when no line can be fitted (fewer than 3
+                       points, fewer than 2 distinct x levels, 1/x or 1/x² weights with
+                       x <= 0, non-finite input, a slope of exactly 0, numerical overflow).
+``lack_of_fit``        ``LackOfFit``, or ``Skipped`` (no replicates, no degrees of freedom
+                       left for lack of fit, zero pure error, unusable fit).
+``mandel``             ``Mandel``, or ``Skipped`` (n < 4, fewer than 3 levels, zero
+                       residual variance of the quadratic fit).
+``back_calculated``    a tuple of ``LevelBackCalc``, one per distinct level (empty when the
+                       fit is unusable); ``relative_error`` is ``None`` at x = 0.
+``homoscedasticity``   ``Homoscedasticity``, or ``Skipped`` (fewer than 3 replicates at the
+                       lowest or highest level, a zero variance, fewer than 2 levels).
+``level_means``        ``(levels, means)``: two tuples of floats, levels ascending.
+=====================  =====================================================================
+
+Degenerate *data* never raise and never produce NaN. Misuse of the API (x and y of
+different lengths, an unknown weighting name, x/y that are not the data of the fit) raises
+``ValueError``.
+
+"Zero" residual variance
+------------------------
+Floating-point residuals of data lying exactly on a line are not exactly 0. A residual
+sum of squares SS is treated as exactly zero when SS <= (1e-12)²·Σwᵢyᵢ², i.e. when the
+residuals are below 1e-12 of the signal magnitude (about 10⁴ times the rounding error);
+``residual_sd`` is then reported as 0.0 and ``r_squared`` as 1.0.
+
+Sources: NIST StRD linear regression (certified Norris values; uncentred R² through the
+origin); Draper & Smith, *Applied Regression Analysis* (weighted least squares, pure-error
+lack of fit); Montgomery & Runger, *Applied Statistics and Probability for Engineers*
+(lack-of-fit F-test, example S11-1); Mandel (1964), *The Statistical Analysis of
+Experimental Data* and DIN 38402-51 / ISO 8466-1 (Mandel's fitting test); DIN 32645
+(s_x0, Q_x).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from mpistd.quantify import _stats
+
+__all__ = [
+    "WEIGHTINGS",
+    "Skipped",
+    "Unusable",
+    "LineFit",
+    "LackOfFit",
+    "Mandel",
+    "LevelBackCalc",
+    "Homoscedasticity",
+    "fit_line",
+    "lack_of_fit",
+    "mandel",
+    "back_calculated",
+    "homoscedasticity",
+    "level_means",
+]
+
+#: Accepted ``weighting`` names of :func:`fit_line`.
+WEIGHTINGS: tuple[str, ...] = ("none", "1/x", "1/x2")
+
+#: Relative RMS below which a residual sum of squares counts as exactly zero.
+_ZERO_RTOL = 1e-12
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A statistic that cannot be computed for these data, and why (never NaN)."""
+
+    statistic: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statistic": self.statistic, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Unusable:
+    """No line can be fitted at all (e.g. fewer than 3 points, a single x level)."""
+
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class LineFit:
+    """A fitted straight line y = intercept + slope·x and its statistics.
+
+    With weights wᵢ (all 1 for ``weighting="none"``; 1/xᵢ or 1/xᵢ² otherwise, *scaled to
+    a mean of 1* so that Σwᵢ = n):
+
+    * ``x_mean`` = x̄_w = Σwᵢxᵢ/Σwᵢ, ``y_mean`` = ȳ_w = Σwᵢyᵢ/Σwᵢ (plain means unweighted)
+    * ``q_x`` = Q_x = Σwᵢ(xᵢ − x̄_w)² (DIN 32645's Q_x when unweighted), also reported for
+      fits through the origin
+    * ``slope`` b = Σwᵢ(xᵢ−x̄_w)(yᵢ−ȳ_w)/Q_x; ``intercept`` a = ȳ_w − b·x̄_w
+      (through the origin: b = Σwᵢxᵢyᵢ/Σwᵢxᵢ², a = 0)
+    * ``df`` = n − 2 (n − 1 through the origin)
+    * ``residual_sd`` s_y = √(Σwᵢ(yᵢ − a − bxᵢ)²/df): with mean-1 weights, the residual SD
+      of a point of average weight (R's ``lm`` sigma uses the raw weights instead; slope,
+      intercept, their SEs, R² and inverse-prediction intervals do not depend on that
+      scaling)
+    * ``slope_se`` = s_y/√Q_x (through the origin s_y/√Σwᵢxᵢ²); ``intercept_se`` =
+      s_y·√(1/Σwᵢ + x̄_w²/Q_x) (0.0 through the origin: the intercept is fixed)
+    * ``r_squared`` = 1 − SS_res/SS_tot with SS_tot = Σwᵢ(yᵢ − ȳ_w)², or through the
+      origin the uncentred Σwᵢyᵢ² (as NIST StRD and R do)
+    * ``s_x0`` = s_y/|b| (DIN 32645 "Verfahrensstandardabweichung")
+    * ``slope_ci95`` = b ± t(df, 0.975)·slope_se
+    * ``levels`` = number of distinct x values; ``x_min``, ``x_max`` = calibrated range
+    """
+
+    slope: float
+    intercept: float
+    slope_se: float
+    intercept_se: float
+    r_squared: float
+    residual_sd: float
+    n: int
+    levels: int
+    x_min: float
+    x_max: float
+    x_mean: float
+    y_mean: float
+    q_x: float
+    s_x0: float
+    df: int
+    through_origin: bool
+    weighting: str
+    slope_ci95: tuple[float, float]
+
+    def predict(self, x: Any) -> Any:
+        """ŷ = a + b·x: a float for a scalar x, a numpy array for an array-like x."""
+        if np.ndim(x) == 0:
+            return float(self.intercept + self.slope * float(x))
+        return self.intercept + self.slope * np.asarray(x, dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict under the report's names (``slope``, ``intercept``, …)."""
+        return {
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "slope_se": self.slope_se,
+            "intercept_se": self.intercept_se,
+            "r_squared": self.r_squared,
+            "residual_sd": self.residual_sd,
+            "n": self.n,
+            "levels": self.levels,
+            "x_min": self.x_min,
+            "x_max": self.x_max,
+            "x_mean": self.x_mean,
+            "y_mean": self.y_mean,
+            "q_x": self.q_x,
+            "s_x0": self.s_x0,
+            "df": self.df,
+            "through_origin": self.through_origin,
+            "weighting": self.weighting,
+            "slope_ci95": [self.slope_ci95[0], self.slope_ci95[1]],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LackOfFit:
+    """Lack-of-fit F-test against pure error (Draper & Smith; Montgomery & Runger S11-1).
+
+    F = (SS_lof/df_lof)/(SS_pe/df_pe), p = P(F(df_lof, df_pe) > F).
+    """
+
+    f: float
+    df_lof: int
+    df_pe: int
+    ss_lof: float
+    ss_pe: float
+    p_value: float
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        """True when the lack of fit is significant at level alpha (p < alpha)."""
+        return self.p_value < alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "f": self.f,
+            "df_lof": self.df_lof,
+            "df_pe": self.df_pe,
+            "ss_lof": self.ss_lof,
+            "ss_pe": self.ss_pe,
+            "p_value": self.p_value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Mandel:
+    """Mandel's fitting test, quadratic vs linear (DIN 38402-51, ISO 8466-1; Mandel 1964).
+
+    F = (SS_res,lin − SS_res,quad)/s²_quad with s²_quad = SS_res,quad/(n − 3);
+    df1 = 1, df2 = n − 3; p = P(F(1, n − 3) > F).
+    """
+
+    f: float
+    df1: int
+    df2: int
+    p_value: float
+
+    def significant(self, alpha: float = 0.01) -> bool:
+        """True when the quadratic term is significant at level alpha (p < alpha)."""
+        return self.p_value < alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"f": self.f, "df1": self.df1, "df2": self.df2, "p_value": self.p_value}
+
+
+@dataclass(frozen=True, slots=True)
+class LevelBackCalc:
+    """Back-calculated x of one calibration level from the mean of its signals.
+
+    x_hat = (ȳ_level − a)/b; relative_error = (x_hat − x_level)/x_level (None at x = 0).
+    """
+
+    x_level: float
+    y_mean: float
+    x_hat: float
+    relative_error: float | None
+    replicates: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "x_level": self.x_level,
+            "y_mean": self.y_mean,
+            "x_hat": self.x_hat,
+            "relative_error": self.relative_error,
+            "replicates": self.replicates,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Homoscedasticity:
+    """F-test of the variances at the lowest and highest level (DIN 38402-51, ISO 8466-1).
+
+    F = larger/smaller sample variance (ddof 1); df1 belongs to the larger variance.
+    Two-sided: p = min(1, 2·P(F(df1, df2) > F)), so ``significant(alpha)`` is
+    F > F(df1, df2; 1 − alpha/2).
+    """
+
+    f: float
+    df1: int
+    df2: int
+    p_value: float
+    var_low: float
+    var_high: float
+
+    def significant(self, alpha: float = 0.01) -> bool:
+        """True when the end-level variances differ at level alpha (two-sided)."""
+        return self.p_value < alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "f": self.f,
+            "df1": self.df1,
+            "df2": self.df2,
+            "p_value": self.p_value,
+            "var_low": self.var_low,
+            "var_high": self.var_high,
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    xa = np.asarray(x, dtype=float).ravel()
+    ya = np.asarray(y, dtype=float).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"x and y differ in length ({xa.size} vs {ya.size})")
+    return xa, ya
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def _is_zero_ss(ss: float, scale: float) -> bool:
+    """SS counts as zero when its RMS is below _ZERO_RTOL of the signal magnitude."""
+    return ss <= (_ZERO_RTOL * _ZERO_RTOL) * scale
+
+
+def _weights(xa: np.ndarray, weighting: str) -> np.ndarray | Unusable:
+    """Weights scaled to mean 1 (Σw = n)."""
+    if weighting == "none":
+        return np.ones_like(xa)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+    if np.any(xa <= 0):
+        return Unusable("1/x weights need x > 0")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        raw = 1.0 / xa if weighting == "1/x" else 1.0 / (xa * xa)
+        w = raw / raw.mean()
+    if not np.all(np.isfinite(w)) or not np.all(w > 0):
+        return Unusable(f"{weighting} weights overflow for these x values")
+    return w
+
+
+def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
+    return levels, inverse.ravel(), counts
+
+
+def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:
+    if xa.size != fit.n:
+        raise ValueError(f"the fit has {fit.n} points but {xa.size} were given")
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def fit_line(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    through_origin: bool = False,
+    weighting: str = "none",
+) -> LineFit | Unusable:
+    """Least-squares straight line y = a + b·x (see :class:`LineFit` for every formula).
+
+    Ordinary least squares with an intercept by default; ``through_origin=True`` fixes
+    a = 0 (uncentred R², NIST StRD); ``weighting`` "1/x" or "1/x2" gives weighted least
+    squares with weights 1/xᵢ or 1/xᵢ² (scaled to mean 1).
+
+    Returns ``Unusable`` when n < 3, fewer than 2 distinct x levels, 1/x-type weights with
+    some x <= 0, non-finite data, a slope of exactly 0 (the signal does not depend on x,
+    s_x0 would be infinite) or a numerical overflow. Zero residual variance is *not*
+    unusable: the line is returned with ``residual_sd`` 0.0, and statistics that need the
+    residual variance are ``Skipped`` later.
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+    xa, ya = _as_pair(x, y)
+    n = int(xa.size)
+    if n < 3:
+        return Unusable(f"{n} point(s): a line needs at least 3")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        return Unusable("non-finite x or y values")
+    levels = int(np.unique(xa).size)
+    if levels < 2:
+        return Unusable("a single x level: a line needs at least 2 distinct levels")
+    w = _weights(xa, weighting)
+    if isinstance(w, Unusable):
+        return w
+
+    with np.errstate(all="ignore"):
+        sw = float(w.sum())
+        x_mean = float(w @ xa) / sw
+        y_mean = float(w @ ya) / sw
+        dx = xa - x_mean
+        dy = ya - y_mean
+        q_x = float(w @ (dx * dx))
+        scale = float(w @ (ya * ya))
+        if not (q_x > 0.0) or not math.isfinite(q_x):
+            return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
+        if through_origin:
+            sxx0 = float(w @ (xa * xa))
+            if not (sxx0 > 0.0 and math.isfinite(sxx0)):
+                return Unusable("the x values cannot be told apart from 0 numerically")
+            slope = float(w @ (xa * ya)) / sxx0
+            intercept = 0.0
+            resid = ya - slope * xa
+            df = n - 1
+            ss_tot = scale
+        else:
+            sxx0 = float("nan")  # unused
+            slope = float(w @ (dx * dy)) / q_x
+            intercept = y_mean - slope * x_mean
+            resid = dy - slope * dx
+            df = n - 2
+            ss_tot = float(w @ (dy * dy))
+        ss_res = float(w @ (resid * resid))
+
+    if not _finite(slope, intercept, ss_res, ss_tot, scale):
+        return Unusable("numerical overflow: rescale x or y")
+    if slope == 0.0:
+        return Unusable("zero slope: the signal does not change with x")
+    if _is_zero_ss(ss_res, scale):
+        ss_res = 0.0
+
+    residual_sd = math.sqrt(ss_res / df)
+    if through_origin:
+        slope_se = residual_sd / math.sqrt(sxx0)
+        intercept_se = 0.0
+    else:
+        slope_se = residual_sd / math.sqrt(q_x)
+        intercept_se = residual_sd * math.sqrt(1.0 / sw + x_mean * x_mean / q_x)
+    if ss_res == 0.0:
+        r_squared = 1.0
+    elif ss_tot > 0.0:
+        r_squared = 1.0 - ss_res / ss_tot
+    else:
+        r_squared = 0.0
+    t975 = _stats.t_quantile(0.975, df)
+    ci = (slope - t975 * slope_se, slope + t975 * slope_se)
+    s_x0 = residual_sd / abs(slope)
+
+    values = (slope, intercept, slope_se, intercept_se, r_squared, residual_sd,
+              x_mean, y_mean, q_x, s_x0, ci[0], ci[1])
+    if not _finite(*values):
+        return Unusable("numerical overflow: rescale x or y")
+    return LineFit(
+        slope=float(slope),
+        intercept=float(intercept),
+        slope_se=float(slope_se),
+        intercept_se=float(intercept_se),
+        r_squared=float(r_squared),
+        residual_sd=float(residual_sd),
+        n=n,
+        levels=levels,
+        x_min=float(xa.min()),
+        x_max=float(xa.max()),
+        x_mean=float(x_mean),
+        y_mean=float(y_mean),
+        q_x=float(q_x),
+        s_x0=float(s_x0),
+        df=int(df),
+        through_origin=bool(through_origin),
+        weighting=weighting,
+        slope_ci95=(float(ci[0]), float(ci[1])),
+    )
+
+
+# --------------------------------------------------------------------------- linearity
+
+
+def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
+    """Lack-of-fit F-test against pure error (Draper & Smith ch. 2; Montgomery S11-1).
+
+    With k distinct levels, p fitted parameters (2, or 1 through the origin), level means
+    ȳ_j (weighted; the weights are constant within a level) and the fit's weights w:
+
+    * SS_pe = Σ wᵢ (yᵢ − ȳ_j(i))², df_pe = n − k
+    * SS_lof = Σ_j W_j (ȳ_j − ŷ(x_j))² (W_j = Σ of the level's weights), df_lof = k − p;
+      SS_lof + SS_pe = SS_res
+    * F = (SS_lof/df_lof)/(SS_pe/df_pe), p = P(F(df_lof, df_pe) > F)
+
+    ``x``, ``y`` must be the data the fit was made from. Skipped when no level has
+    replicates (df_pe = 0), when k <= p (df_lof = 0), when SS_pe is zero, or when the fit
+    is ``Unusable``.
+    """
+    if not isinstance(fit, LineFit):
+        return Skipped("lack_of_fit", "no usable line")
+    xa, ya = _as_pair(x, y)
+    _check_data_of_fit(xa, fit)
+    levels, inverse, _counts = _groups(xa)
+    k = int(levels.size)
+    n = int(xa.size)
+    p = 1 if fit.through_origin else 2
+    df_pe = n - k
+    df_lof = k - p
+    if df_pe <= 0:
+        return Skipped("lack_of_fit", "no replicates at any level: pure error cannot be estimated")
+    if df_lof <= 0:
+        return Skipped("lack_of_fit", f"{k} levels leave no degrees of freedom for lack of fit")
+    w = _weights(xa, fit.weighting)
+    if isinstance(w, Unusable):  # pragma: no cover - the fit would have been unusable
+        return Skipped("lack_of_fit", w.reason)
+    w_level = np.bincount(inverse, weights=w, minlength=k)
+    mean_level = np.bincount(inverse, weights=w * ya, minlength=k) / w_level
+    pe = ya - mean_level[inverse]
+    ss_pe = float(w @ (pe * pe))
+    if _is_zero_ss(ss_pe, float(w @ (ya * ya))):
+        return Skipped("lack_of_fit", "zero pure error: the replicates are identical")
+    lof = mean_level - (fit.intercept + fit.slope * levels)
+    ss_lof = float(w_level @ (lof * lof))
+    f = (ss_lof / df_lof) / (ss_pe / df_pe)
+    if not _finite(f, ss_lof, ss_pe):
+        return Skipped("lack_of_fit", "numerical overflow")
+    return LackOfFit(
+        f=float(f),
+        df_lof=int(df_lof),
+        df_pe=int(df_pe),
+        ss_lof=ss_lof,
+        ss_pe=ss_pe,
+        p_value=_stats.f_sf(f, df_lof, df_pe),
+    )
+
+
+def mandel(x: Any, y: Any) -> Mandel | Skipped:
+    """Mandel's fitting test: is a quadratic significantly better than the line?
+
+    Unweighted least squares (DIN 38402-51 / ISO 8466-1; Mandel 1964):
+    DS² = SS_res,lin − SS_res,quad, s²_quad = SS_res,quad/(n − 3),
+    F = DS²/s²_quad with F(1, n − 3); significant at 99 % by default.
+
+    Computed stably: with z = (x − x̄)/max|x − x̄| and u the part of z² orthogonal to
+    {1, z}, DS² = (u·r_lin)²/(u·u) and r_quad = r_lin − (u·r_lin/u·u)·u, which is the
+    same quadratic fit as an ordinary least-squares y = c₀ + c₁x + c₂x².
+
+    Skipped when n < 4, fewer than 3 distinct levels, or s²_quad is zero.
+    """
+    xa, ya = _as_pair(x, y)
+    n = int(xa.size)
+    if n < 4:
+        return Skipped("mandel", f"{n} points: Mandel's test needs at least 4")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        return Skipped("mandel", "non-finite x or y values")
+    if np.unique(xa).size < 3:
+        return Skipped("mandel", "fewer than 3 distinct levels: no quadratic can be fitted")
+    with np.errstate(all="ignore"):
+        xc = xa - xa.mean()
+        spread = float(np.max(np.abs(xc)))
+        z = xc / spread if spread > 0.0 else xc
+        z2 = z * z
+        szz = float(z @ z)
+        if not (szz > 0.0 and math.isfinite(szz)):
+            return Skipped("mandel", "the x levels cannot be told apart numerically")
+        u = z2 - z2.mean() - z * (float(z2 @ z) / szz)
+        uu = float(u @ u)
+        # u spans the quadratic direction; ~0 means fewer than 3 effective levels
+        if not (uu > 1e-20 * n and math.isfinite(uu)):
+            return Skipped("mandel", "the x levels cannot be told apart numerically")
+        yc = ya - ya.mean()
+        r_lin = yc - z * (float(z @ yc) / szz)
+        ur = float(u @ r_lin)
+        r_quad = r_lin - (ur / uu) * u
+        ss_quad = float(r_quad @ r_quad)
+        ds2 = ur * ur / uu
+    if not _finite(ss_quad, ds2):
+        return Skipped("mandel", "numerical overflow")
+    if _is_zero_ss(ss_quad, float(ya @ ya)):
+        return Skipped("mandel", "zero residual variance of the quadratic fit")
+    df2 = n - 3
+    f = ds2 / (ss_quad / df2)
+    if not math.isfinite(f):
+        return Skipped("mandel", "numerical overflow")
+    return Mandel(f=float(f), df1=1, df2=int(df2), p_value=_stats.f_sf(f, 1, df2))
+
+
+def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackCalc, ...]:
+    """Back-calculated x of every distinct level, ascending (ICH M10 / DIN 38402-51 style).
+
+    ȳ_level is the plain mean of the level's signals; x_hat = (ȳ_level − a)/b;
+    relative_error = (x_hat − x_level)/x_level, ``None`` when x_level == 0.
+    An ``Unusable`` fit gives an empty tuple.
+    """
+    if not isinstance(fit, LineFit):
+        return ()
+    xa, ya = _as_pair(x, y)
+    if xa.size == 0:
+        return ()
+    levels, inverse, counts = _groups(xa)
+    means = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
+    x_hat = (means - fit.intercept) / fit.slope
+    out = []
+    for xl, ym, xh, c in zip(levels.tolist(), means.tolist(), x_hat.tolist(), counts.tolist()):
+        rel = None if xl == 0.0 else (xh - xl) / xl
+        if rel is not None and not math.isfinite(rel):
+            rel = None
+        out.append(LevelBackCalc(x_level=xl, y_mean=ym, x_hat=xh, relative_error=rel,
+                                 replicates=int(c)))
+    return tuple(out)
+
+
+def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
+    """F-test of the signal variances at the lowest and highest level (two-sided, 99 %).
+
+    DIN 38402-51 / ISO 8466-1: s² of the replicates (ddof 1) at the lowest and at the
+    highest x level; F = s²_larger/s²_smaller with (n_larger − 1, n_smaller − 1) degrees
+    of freedom; p = min(1, 2·P(F(df1, df2) > F)).
+
+    Skipped unless both end levels have at least 3 replicates, or when either variance
+    is zero.
+    """
+    xa, ya = _as_pair(x, y)
+    if xa.size == 0 or not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        return Skipped("homoscedasticity", "no data or non-finite values")
+    levels, inverse, counts = _groups(xa)
+    if levels.size < 2:
+        return Skipped("homoscedasticity", "fewer than 2 levels")
+    n_low, n_high = int(counts[0]), int(counts[-1])
+    if n_low < 3 or n_high < 3:
+        return Skipped(
+            "homoscedasticity",
+            f"needs at least 3 replicates at the lowest and highest level "
+            f"(has {n_low} and {n_high})",
+        )
+    y_low = ya[inverse == 0]
+    y_high = ya[inverse == levels.size - 1]
+    var_low = float(np.var(y_low, ddof=1))
+    var_high = float(np.var(y_high, ddof=1))
+    for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
+        if _is_zero_ss(v * (yy.size - 1), float(yy @ yy)):
+            return Skipped("homoscedasticity", f"zero variance at the {name} level")
+    if var_high >= var_low:
+        f, df1, df2 = var_high / var_low, n_high - 1, n_low - 1
+    else:
+        f, df1, df2 = var_low / var_high, n_low - 1, n_high - 1
+    if not math.isfinite(f):
+        return Skipped("homoscedasticity", "numerical overflow")
+    p = min(1.0, 2.0 * _stats.f_sf(f, df1, df2))
+    return Homoscedasticity(f=float(f), df1=int(df1), df2=int(df2), p_value=float(p),
+                            var_low=var_low, var_high=var_high)
+
+
+def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Distinct x levels (ascending) and the plain mean of y at each, for fits on the
+    ``level_means`` basis."""
+    xa, ya = _as_pair(x, y)
+    if xa.size == 0:
+        return (), ()
+    levels, inverse, counts = _groups(xa)
+    means = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
+    return tuple(levels.tolist()), tuple(means.tolist())
