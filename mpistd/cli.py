@@ -282,22 +282,84 @@ def baseline_write(paths: tuple[Path, ...], output: Path, config: Path | None, p
 # ------------------------------------------------------------------------------------- rules
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-def rules(fmt: str) -> None:
+@click.option("--verbose", "-v", is_flag=True, default=False, help="Text: add rationale and remedy.")
+def rules(fmt: str, verbose: bool) -> None:
     """List the rule catalogue (id, severity, title, rationale, remedy)."""
     from mpistd.rules.registry import all_rules
+    from mpistd.tools.docs import rules_json, rules_markdown, rules_text
 
     catalogue = all_rules()
     if fmt == "json":
-        import json
-
-        click.echo(json.dumps([r.to_dict() for r in catalogue], indent=2, ensure_ascii=False))
+        click.echo(rules_json(catalogue), nl=False)
     elif fmt == "markdown":
-        from mpistd.tools.docs import rules_markdown
-
         click.echo(rules_markdown(catalogue), nl=False)
     else:
-        for r in catalogue:
-            click.echo(f"{r.id}  {r.severity.value:<7}  {r.family:<11}  {r.title}")
+        click.echo(rules_text(catalogue, verbose=verbose), nl=False)
+
+
+# ------------------------------------------------------------------------------------- docs
+@cli.command()
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
+              show_default=True)
+@click.option("--check", is_flag=True, default=False, help="Write nothing; exit 1 if the docs are stale.")
+def docs(out_dir: Path, check: bool) -> None:
+    """Write the human-readable standard (field tables, rule catalogue) generated from the schemas."""
+    from mpistd.tools.docs import write_docs
+
+    stale = write_docs(out_dir, check=check)
+    if check:
+        if stale:
+            click.echo("stale generated docs (run 'mpistd docs'): " + ", ".join(stale), err=True)
+            sys.exit(1)
+        click.echo("docs are up to date")
+    else:
+        click.echo(f"wrote {len(stale)} changed file(s) to {out_dir}" if stale else f"{out_dir} already up to date")
+
+
+# ------------------------------------------------------------------------------------- init / import
+@cli.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, default=False, help="Overwrite an existing file.")
+def init(path: Path | None, force: bool) -> None:
+    """Write a commented template dataset (YAML) to fill in."""
+    from mpistd._atomic import write_atomic
+    from mpistd.tools.template import TEMPLATE_NAME, template_yaml
+
+    target = path or Path(TEMPLATE_NAME)
+    if target.exists() and not force:
+        click.echo(f"mpistd: {target} exists; use --force to overwrite", err=True)
+        sys.exit(2)
+    write_atomic(target, template_yaml())
+    click.echo(f"wrote {target}: fill it in, then run 'mpistd validate {target}'")
+
+
+@cli.command("import")
+@click.argument("table", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the dataset (default: TABLE's name with .mpical.json).")
+@click.option("--sheet", default=None, help="XLSX sheet name (default: the first).")
+@click.option("--debug", is_flag=True, default=False)
+def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None, debug: bool) -> None:
+    """Turn a spreadsheet (CSV/XLSX, one row per replicate) plus a metadata file into a dataset."""
+
+    def body() -> int:
+        import json
+
+        from mpistd._atomic import write_atomic
+        from mpistd.tools.importer import TableImportError, import_table
+
+        try:
+            doc = import_table(table, metadata, sheet=sheet)
+        except TableImportError as exc:
+            click.echo(f"mpistd import: {exc}", err=True)
+            return 2
+        target = output or table.with_name(table.name.split(".")[0] + ".mpical.json")
+        write_atomic(target, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {target}; now run 'mpistd validate {target}'")
+        return 0
+
+    sys.exit(_guard(debug, body))
 
 
 # ------------------------------------------------------------------------------------- schema

@@ -417,21 +417,20 @@ def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -
         pairing = pair_by_iron_mass([p.iron_mass_ug for p in fc.points], [p.iron_mass_ug for p in fv.points],
                                     tolerance=options.tolerances.pairing_mass_relative)
         comp = PairedComparison(fc_index=j, pairing=pairing)
-        conc_fc = [fc.points[a].concentration_ug_per_uL for a, _ in pairing.pairs]
-        conc_fv = [fv.points[b].concentration_ug_per_uL for _, b in pairing.pairs]
-        if pairing.pairs and all(c for c in conc_fc) and all(c for c in conc_fv):
-            fw_fc = [fc.points[a].mean("fwhm_mm") for a, _ in pairing.pairs]
-            fw_fv = [fv.points[b].mean("fwhm_mm") for _, b in pairing.pairs]
+        nan = float("nan")
+        conc_fc = [p.concentration_ug_per_uL if p.concentration_ug_per_uL else nan for p in fc.points]
+        conc_fv = [p.concentration_ug_per_uL if p.concentration_ug_per_uL else nan for p in fv.points]
+        fw_fc = [p.replicate_values.get("fwhm_mm") for p in fc.points]
+        fw_fv = [p.replicate_values.get("fwhm_mm") for p in fv.points]
+        if pairing.pairs:
             for metric in METRICS:
-                s_fc = [fc.points[a].replicate_values.get(metric) for a, _ in pairing.pairs]
-                s_fv = [fv.points[b].replicate_values.get(metric) for _, b in pairing.pairs]
-                if all(s_fc) and all(s_fv):
+                s_fc = [p.replicate_values.get(metric, []) for p in fc.points]
+                s_fv = [p.replicate_values.get(metric, []) for p in fv.points]
+                if all(s_fc[a] and s_fv[b] for a, b in pairing.pairs):
                     comp.differences[metric] = paired_differences(
-                        list(pairing.pairs), conc_fc, conc_fv, s_fc, s_fv,
-                        fwhm_fc=fw_fc if all(v is not None for v in fw_fc) else None,
-                        fwhm_fv=fw_fv if all(v is not None for v in fw_fv) else None,
-                        masses_fc=[fc.points[a].iron_mass_ug for a, _ in pairing.pairs],
-                        masses_fv=[fv.points[b].iron_mass_ug for _, b in pairing.pairs],
+                        pairing, conc_fc, conc_fv, s_fc, s_fv, fwhm_fc=fw_fc, fwhm_fv=fw_fv,
+                        masses_fc=[p.iron_mass_ug for p in fc.points],
+                        masses_fv=[p.iron_mass_ug for p in fv.points],
                     )
         fv.paired = comp
 
