@@ -108,13 +108,17 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
             sd = imaging.noise_sd_from_background(
                 image, z=tuple(roi.z) if roi.z else None, x=tuple(roi.x) if roi.x else None,
                 y=tuple(roi.y) if getattr(roi, "y", None) else None)
+        # without a noise SD there is no threshold: the ROI metrics are not computed (MPI050
+        # reports the gap) but the maximum and the FWHM still are
         threshold = k * sd if sd is not None else None
+        result.threshold = threshold
         arrays.append(image)
         spacings.append(spacing)
         thresholds.append(threshold)
         pending.append(result)
     if not arrays:
         return
-    metrics = imaging.quantify_images(arrays, spacings, thresholds=thresholds, roi_method=roi_method, fwhm_axis=axis)
+    metrics = imaging.quantify_images(arrays, spacings, threshold=[t if t is not None else float("inf") for t in thresholds],
+                                      roi_method=roi_method, fwhm_axis=axis)
     for result, m in zip(pending, metrics):
         result.metrics = m

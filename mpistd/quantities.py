@@ -216,9 +216,11 @@ class ImageResult:
     saturated: int = 0
     out_of_range: int = 0
     corrected: bool = False
+    threshold: float | None = None  # k·SD used for this image (None: no noise SD known)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pointer": self.pointer, "metrics": _plain(self.metrics), "error_kind": self.error_kind,
+        return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,
+                "error_kind": self.error_kind,
                 "error": self.error, "saturated": self.saturated, "out_of_range": self.out_of_range}
 
 
