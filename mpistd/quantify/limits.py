@@ -128,6 +128,12 @@ def limits_din32645(
         x_ng = fit.s_x0 * t_one * math.sqrt(base + xm * xm / qx)
         x_eg = 2.0 * x_ng
         scale = k * fit.s_x0 * t_two
+        # x_BG = scale·√(base + (x_BG − x̄)²/Q_x) has a finite solution reached by iteration only
+        # while scale/√Q_x < 1; beyond that the line is too imprecise for a quantification limit
+        gain = scale / math.sqrt(qx)
+        if gain >= 1.0:
+            return Skipped(name, f"no finite quantification limit: k·s_x0·t/√Q_x = {gain:.3g} ≥ 1 "
+                                 "(the line is too imprecise over this range)")
         x_bg = k * x_ng
         for _ in range(_MAX_ITERATIONS):
             d = x_bg - xm
