@@ -42,7 +42,9 @@ class Emitter:
         self.dataset_path = dataset_path
         self.findings: list[Finding] = []
         self.suppressed: list[Suppressed] = []
-        self._inline = _inline_suppressions(doc.data) if doc is not None else {}
+        # a document that never mentions the key has no inline suppressions: skip the walk
+        has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
+        self._inline = _inline_suppressions(doc.data) if has_inline else {}
 
     def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
              line: int | None = None, column: int | None = None) -> None:
@@ -204,6 +206,10 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     for rule in checks():
         for hit in rule.check(ctx):
             emitter.emit(rule.id, hit.pointer, hit.message, hit.severity)
+    # an image over the size limit is a structure finding (MPI005, at the image), not MPI014
+    for pointer, image in quantities.images.items():
+        if image.error_kind == "too_large":
+            emitter.emit("MPI005", f"{pointer}/image", f"{image.error}; raise [limits] image_mib if this is intended")
     if keep_quantities:
         result.quantities = quantities.to_dict()
 

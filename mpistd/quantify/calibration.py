@@ -313,8 +313,19 @@ def _weights(xa: np.ndarray, weighting: str) -> np.ndarray | Unusable:
 
 
 def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # the diagnostics of one fit all group the same x values: remember the last grouping
+    key = xa.tobytes()
+    if _LAST_GROUPS[0] == key:
+        return _LAST_GROUPS[1]
     levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
-    return levels, inverse.ravel(), counts
+    for arr in (levels, inverse, counts):
+        arr.flags.writeable = False
+    result = (levels, inverse.ravel(), counts)
+    _LAST_GROUPS[0], _LAST_GROUPS[1] = key, result
+    return result
+
+
+_LAST_GROUPS: list = [None, None]
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:

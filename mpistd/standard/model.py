@@ -384,11 +384,8 @@ class Replicate(_Object):
     holder_position: Tag | None = None
     image: ImageRef | None = None
 
-    @model_validator(mode="after")
-    def _at_least_one_metric(self) -> Replicate:
-        if all(getattr(self, m) is None for m in METRICS):
-            raise ValueError("a replicate needs at least one of " + ", ".join(METRICS))
-        return self
+    # "at least one metric" is checked by Point for all its replicates at once: a validator per
+    # replicate costs more than the rest of the replicate's validation
 
     def metric(self, name: str) -> float | None:
         return getattr(self, name) if name in METRICS else None
@@ -413,6 +410,13 @@ class Point(_Object):
         if self.iron_mass_ug is None or volume is None:
             return None
         return self.iron_mass_ug / volume
+
+    @model_validator(mode="after")
+    def _replicates_have_a_metric(self) -> "Point":
+        for k, rep in enumerate(self.replicates):
+            if rep.max_intensity is None and rep.total_intensity is None and rep.mean_intensity is None:
+                raise ValueError(f"replicate {k}: a replicate needs at least one of " + ", ".join(METRICS))
+        return self
 
 
 class ReportedFit(_Object):

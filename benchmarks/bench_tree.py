@@ -1,0 +1,74 @@
+"""Datasets per second and peak memory on a generated repository tree (issue: CI integration).
+
+Generates N datasets of ~50 kB (6 series × 8 levels × 3 replicates, 4 metrics, no images) and
+times `mpistd validate TREE --jobs 1` and `--jobs 2` end to end (process start included),
+against the floor measured in the same run: a Python process that only reads and json-parses
+the same files. Peak memory (max RSS of mpistd and its workers) is measured for 100 and for N
+datasets, to show it does not grow with the count.
+
+    python benchmarks/bench_tree.py [--n 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tree import write_tree  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, int, int]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, proc.returncode, max(peak, before)
+
+
+def peak_rss_kib(cmd: list[str], env: dict) -> int:
+    # a fresh measuring process, so an earlier larger child does not mask this one's peak
+    probe = ("import resource,subprocess,sys;subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL);"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "tree"
+        files = write_tree(root, args.n)
+        size = sum(f.stat().st_size for f in files) / len(files)
+        print(f"{args.n} datasets, {size / 1024:.1f} kB each on average")
+        floor_code = ("import json,pathlib,sys;[json.loads(p.read_text()) for p in "
+                      "sorted(pathlib.Path(sys.argv[1]).rglob('*.mpical.json'))]")
+        floor = min(timed([sys.executable, "-c", floor_code, str(root)], env)[0] for _ in range(3))
+        print(f"floor (read + json.loads in one process): {floor:.2f} s = {args.n / floor:,.0f} datasets/s")
+        base = [sys.executable, "-m", "mpistd", "validate", str(root)]
+        for jobs in (1, 2):
+            runs = [timed(base + ["--jobs", str(jobs)], env) for _ in range(2)]
+            best = min(r[0] for r in runs)
+            codes = {r[1] for r in runs}
+            print(f"mpistd --jobs {jobs}: {best:.2f} s = {args.n / best:,.0f} datasets/s "
+                  f"({best / floor:.1f}x the floor; exit {sorted(codes)})")
+        small_root = Path(tmp) / "small"
+        write_tree(small_root, 100)
+        for label, tree in (("100", small_root), (str(args.n), root)):
+            rss = peak_rss_kib([sys.executable, "-m", "mpistd", "validate", str(tree), "--jobs", "2"], env)
+            print(f"peak RSS, {label} datasets, --jobs 2: {rss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
