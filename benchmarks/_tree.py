@@ -1,5 +1,5 @@
 """A generated tree of datasets like a shared repository's: 6 series × 8 levels × 3 replicates each
-(about 50 kB of JSON per dataset, no images), all conformant, with small seeded noise."""
+(about 50 kB of JSON per dataset with two-space indentation, no images), all conformant, with small seeded noise."""
 from __future__ import annotations
 
 import json
@@ -29,7 +29,8 @@ def dataset(seed: int) -> dict:
             for off in (-20.0, 0.0, 20.0):
                 val = round(y + off + float(rng.normal(0, 3)), 3)
                 reps.append({"max_intensity": val, "total_intensity": round(9.5 * val, 3),
-                             "mean_intensity": round(val / 4.0, 3), "fwhm_mm": round(8.0 + float(rng.normal(0, 0.05)), 4)})
+                             "mean_intensity": round(val / 4.0, 3), "roi_area_mm2": round(38.0 + float(rng.normal(0, 0.2)), 3),
+                             "fwhm_mm": round(8.0 + float(rng.normal(0, 0.05)), 4), "holder_position": "3"})
             points.append({"sample_id": f"S{s}-{i}", "iron_mass_ug": m, "iron_mass_method": "icp-oes",
                            "volume_uL": v, "concentration_ug_per_uL": conc, "replicates": reps})
         x = np.array([p["iron_mass_ug"] for p in points for _ in p["replicates"]])
@@ -53,6 +54,6 @@ def write_tree(root: Path, count: int) -> list[Path]:
     for i in range(count):
         p = root / f"lab{i % 10}" / f"ds{i:05d}.mpical.json"
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(dataset(i), indent=1))
+        p.write_text(json.dumps(dataset(i), indent=2))
         paths.append(p)
     return paths

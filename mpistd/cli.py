@@ -173,11 +173,28 @@ def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool)
     if n <= 1 or len(selected) < 4:
         iterator = map(work, selected)
         return _with_progress(iterator, len(selected), show_progress)
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    _warm_up()
     chunk = max(1, min(32, len(selected) // (n * 4)))
-    with ProcessPoolExecutor(max_workers=min(n, len(selected))) as pool:
+    # fork (where available) so that workers inherit the warmed-up modules and compiled schema
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
         return _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress)
+
+
+def _warm_up() -> None:
+    """Import the pipeline's modules and compile the schema once, before workers fork."""
+    import mpistd.quantities  # noqa: F401
+    import mpistd.rules.registry as registry
+    from mpistd.quantify import _stats
+    from mpistd.standard import model, schema  # noqa: F401
+
+    registry.all_rules()
+    _stats.t_quantile(0.975, 10)
+    schema.fast_is_valid({}, "1.0")
 
 
 def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:

@@ -307,14 +307,9 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
                 vals = _metric_values(pt, metric)
                 if vals is not None:
                     pq.replicate_values[metric] = vals
-            if conc is not None and conc > 0 and m_particle:
-                n = spacing.number_density_per_nm3(conc, m_particle)
-                if isinstance(n, float):
-                    pq.number_density_per_nm3 = n
-                    dists = {e: spacing.interparticle_distance_nm(n, e) for e in spacing.ESTIMATORS}
-                    pq.distances_nm = {e: d for e, d in dists.items() if isinstance(d, float)}
-                    pq.interparticle_distance_nm = pq.distances_nm.get(estimator)
             points.append(pq)
+        if m_particle:
+            _spacing(points, m_particle, estimator)
         cq = CalibrationQuantities(index=ci, id=cal.id, pointer=cpointer, points=points)
         _fits(cal, cq, options)
         _spans_and_eq1(cal, cq)
@@ -330,6 +325,23 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
 
         compute_image_results(model, base_dir, options, out)
     return out
+
+
+def _spacing(points: list[PointQuantities], m_particle: float, estimator: str) -> None:
+    """Number density and interparticle distance (every estimator) of every point, one call each."""
+    from mpistd.quantify import spacing
+
+    concs = [p.concentration_ug_per_uL if p.concentration_ug_per_uL is not None else 0.0 for p in points]
+    densities = spacing.number_density_per_nm3(concs, m_particle)
+    if not isinstance(densities, tuple):
+        return
+    per_estimator = {e: spacing.interparticle_distance_nm([n or 0.0 for n in densities], e) for e in spacing.ESTIMATORS}
+    for i, (p, n) in enumerate(zip(points, densities)):
+        if n is None:
+            continue
+        p.number_density_per_nm3 = n
+        p.distances_nm = {e: d[i] for e, d in per_estimator.items() if isinstance(d, tuple) and d[i] is not None}
+        p.interparticle_distance_nm = p.distances_nm.get(estimator)
 
 
 def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
@@ -393,6 +405,8 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
         cq.distance_span = (min(dists), max(dists))
     if cal.independent_variable != "iron_mass_ug" or len(dists) != len(cq.points) or len(dists) < 2:
         return
+    if max(dists) <= min(dists) * (1 + 1e-9):
+        return  # one spacing for every point (fixed concentration): eq. 1 predicts nothing
     for metric in METRICS:
         means = [p.mean(metric) for p in cq.points]
         if all(m is not None for m in means):

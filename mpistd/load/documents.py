@@ -193,13 +193,15 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-_SUSPICIOUS_NUMBER = re.compile(r"[0-9]{%d}|[eE]\+?[0-9]{3}" % MAX_NUMBER_DIGITS)
+# an exponent of three digits could overflow to inf; over-long integers make json.loads raise
+# ValueError (Python's int-string limit) and also take the careful path
+_SUSPICIOUS_NUMBER = re.compile(r"[eE]\+?[0-9]{3}")
 
 
 def parse_json_text(text: str) -> Any:
     """Parse strict JSON: no NaN/Infinity, no duplicate keys, bounded numbers and depth."""
-    # per-number Python hooks cost more than the parse itself; only a text with a very long
-    # digit run or a 3-digit exponent (which could overflow to inf) takes the careful path
+    # per-number Python hooks cost more than the parse itself; only a text with a 3-digit
+    # exponent (which could overflow to inf) takes the careful path
     careful = _SUSPICIOUS_NUMBER.search(text) is not None
     try:
         if not careful:
