@@ -8,12 +8,14 @@ fits of a batch are solved together.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 from mpistd.config import Options
 
 BATCH = 64
+NO_THRESHOLD = sys.float_info.max
 
 
 def _image_jobs(model: Any) -> Iterator[tuple[str, Any, Any, Any]]:
@@ -93,21 +95,32 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
         if spacing is None:
             result.error_kind, result.error = "format", "no pixel size: give image.pixel_size_mm or acquisition.pixel_size_mm"
             continue
-        correction = _correction(acquisition)
-        rc = getattr(acquisition, "receiver_correction", None)
-        raw = rc is not None and rc.images_corrected is False
-        saturation = getattr(acquisition, "saturation_level", None)
-        if raw and correction is None and saturation is not None:
-            result.saturated = imaging.count_saturated(image, float(saturation))
-        if correction is not None:
-            corrected = imaging.apply_receiver_correction(image, correction)
-            image, result.out_of_range, result.corrected = corrected.image, corrected.out_of_range, True
-        sd = float(noise.sd) if noise is not None and noise.sd is not None else None
-        if noise is not None and noise.method == "background_roi" and noise.background_roi is not None:
-            roi = noise.background_roi
-            sd = imaging.noise_sd_from_background(
-                image, z=tuple(roi.z) if roi.z else None, x=tuple(roi.x) if roi.x else None,
-                y=tuple(roi.y) if getattr(roi, "y", None) else None)
+        axes = ("z", "x") if image.ndim == 2 else ("z", "y", "x")
+        unusable = [f"no pixel size for axis {a}" for a in axes if a not in spacing]
+        if axis not in axes:
+            unusable.append(f"the FWHM axis {axis!r} is not an axis of a {image.ndim}D image {axes}")
+        if unusable:
+            result.error_kind, result.error = "format", f"image {ref.path!r}: " + "; ".join(unusable)
+            continue
+        try:  # a declaration the image cannot satisfy (table not increasing, background box) is a finding
+            correction = _correction(acquisition)
+            rc = getattr(acquisition, "receiver_correction", None)
+            raw = rc is not None and rc.images_corrected is False
+            saturation = getattr(acquisition, "saturation_level", None)
+            if raw and correction is None and saturation is not None:
+                result.saturated = imaging.count_saturated(image, float(saturation))
+            if correction is not None:
+                corrected = imaging.apply_receiver_correction(image, correction)
+                image, result.out_of_range, result.corrected = corrected.image, corrected.out_of_range, True
+            sd = float(noise.sd) if noise is not None and noise.sd is not None else None
+            if noise is not None and noise.method == "background_roi" and noise.background_roi is not None:
+                roi = noise.background_roi
+                sd = imaging.noise_sd_from_background(
+                    image, z=tuple(roi.z) if roi.z else None, x=tuple(roi.x) if roi.x else None,
+                    y=tuple(roi.y) if getattr(roi, "y", None) else None)
+        except ValueError as exc:
+            result.error_kind, result.error = "format", f"image {ref.path!r} cannot be analysed as declared: {exc}"
+            continue
         # without a noise SD there is no threshold: the ROI metrics are not computed (MPI050
         # reports the gap) but the maximum and the FWHM still are
         threshold = k * sd if sd is not None else None
@@ -118,7 +131,8 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
         pending.append(result)
     if not arrays:
         return
-    metrics = imaging.quantify_images(arrays, spacings, threshold=[t if t is not None else float("inf") for t in thresholds],
+    # no threshold: one no finite pixel exceeds, so the ROI is empty and only max and FWHM remain
+    metrics = imaging.quantify_images(arrays, spacings, threshold=[t if t is not None else NO_THRESHOLD for t in thresholds],
                                       roi_method=roi_method, fwhm_axis=axis)
     for result, m in zip(pending, metrics):
         result.metrics = m

@@ -131,7 +131,7 @@ def resolve_image_path(base_dir: Path, relative: str) -> Path:
     try:
         st = os.stat(real)
     except FileNotFoundError:
-        raise ImageError("missing", f"image {relative!r} not found (looked for {real})") from None
+        raise ImageError("missing", f"image {relative!r} not found in the dataset's folder") from None
     except OSError as exc:
         raise ImageError("unreadable", f"image {relative!r} cannot be read: {exc}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -208,6 +208,8 @@ def _as_image(arr: np.ndarray, what: str) -> np.ndarray:
     if kind not in "iuf":
         raise ImageError("format", f"{what} has dtype {arr.dtype}; a numeric (integer or float) image is expected")
     sq = np.squeeze(arr)
+    if sq.size == 0:
+        raise ImageError("format", f"{what} has shape {arr.shape}: no pixels")
     if sq.ndim not in (2, 3):
         raise ImageError(
             "format",

@@ -50,7 +50,9 @@ DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?![\s\S])"
 DOI_PATTERN = r"^(https?://(dx\.)?doi\.org/)?10\.[0-9]{4,9}/[!-~]+(?![\s\S])"
 ORCID_PATTERN = r"^(https://orcid\.org/)?[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X](?![\s\S])"
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}(?![\s\S])"
-RELATIVE_PATH_PATTERN = r"^(?![/\\])(?![A-Za-z]:)(?!(?:[\s\S]*[/\\])?\.\.(?:[/\\]|(?![\s\S])))[^\x00-\x1f]+(?![\s\S])"
+# confinement to the dataset's folder is judged when the image is opened (MPI014), not here:
+# an escaping path is a finding about that image, not a malformed document
+RELATIVE_PATH_PATTERN = r"^[^\x00-\x1f]+(?![\s\S])"
 RULE_PATTERN = r"^MPI[0-9]{3}(?![\s\S])"
 NOT_BLANK_PATTERN = r"[^ \t\r\n]"
 
