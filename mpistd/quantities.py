@@ -403,7 +403,10 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
     dists = [p.interparticle_distance_nm for p in cq.points if p.interparticle_distance_nm]
     if dists:
         cq.distance_span = (min(dists), max(dists))
-    if cal.independent_variable != "iron_mass_ug" or len(dists) != len(cq.points) or len(dists) < 2:
+    # eq. 1 (S ∝ 1/d³ ∝ c) describes iron mass only when the volume is fixed (STANDARD.md)
+    if cal.method != "fixed_volume" or cal.independent_variable != "iron_mass_ug":
+        return
+    if len(dists) != len(cq.points) or len(dists) < 2:
         return
     if max(dists) <= min(dists) * (1 + 1e-9):
         return  # one spacing for every point (fixed concentration): eq. 1 predicts nothing
