@@ -402,6 +402,54 @@ def schema(version: str, output: Path | None) -> None:
     click.echo(f"wrote {len(files)} schema files to {output}")
 
 
+# ------------------------------------------------------------------------------------- report
+# The standardized calibration report (HTML, PDF, or a folder with one page per dataset and an
+# index). Everything heavy (jinja2, matplotlib, WeasyPrint) is imported inside the body.
+@cli.command("report")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", "output", required=True, metavar="PATH",
+              help="report.html, report.pdf, or a folder (site/: one page per dataset + index.html); "
+                   "'-' writes one dataset's HTML to stdout.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default=None,
+              help="Output format (default: from the suffix; a folder gets HTML).")
+@click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@_common_options
+def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reproducible: bool, profile: str | None,
+                   config: Path | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+                   baseline: Path | None, jobs: int | None, shard: str | None, debug: bool) -> None:
+    """Validate datasets and write the standardized calibration report (exit codes as validate)."""
+    shard_t = _parse_shard(shard)
+
+    def body() -> int:
+        from mpistd.collect import collect
+        from mpistd.render.report import ReportTargetError, resolve_target, sources_from_jobs, write_report
+        from mpistd.render.text import summary_line
+
+        to_stdout = output == "-"
+        try:
+            kind, resolved = resolve_target(None if to_stdout else output, fmt)
+        except ReportTargetError as exc:
+            raise click.BadParameter(str(exc), param_hint="--output") from None
+        if to_stdout and resolved != "html":
+            raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
+        base = _base_options(profile, strict, select, ignore, baseline)
+        selected = collect(list(paths), base, config, shard_t)
+        if kind != "site" and len(selected) > 1:
+            raise click.BadParameter(f"{len(selected)} datasets do not fit in one file: give a folder "
+                                     f"(e.g. -o site/) for one page each plus index.html", param_hint="--output")
+        report = run_validation(paths, config, base, jobs, shard_t, True, reproducible)
+        sources = sources_from_jobs(report, selected)
+        written = write_report(report, sources, None if to_stdout else output, fmt, jobs=jobs)
+        if to_stdout:
+            click.echo(written, nl=False)
+        click.echo(summary_line(report), err=True)
+        if not to_stdout:
+            click.echo(f"report written to {written}", err=True)
+        return int(report.exit_code)
+
+    sys.exit(_guard(debug, body))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -1,0 +1,870 @@
+"""The standardized calibration report as one self-contained HTML page.
+
+:func:`render_html` turns what validation decided (a :class:`~mpistd.findings.DatasetResult`)
+and what the quantities stage computed (a :class:`~mpistd.quantities.DatasetQuantities`)
+into HTML. It arranges and formats; it never recomputes a statistic and never decides a
+verdict: the verdict is ``DatasetResult.verdict()``, a table cell is flagged only when a
+finding points at it, and every number is one the quantities carry (the plots' prediction
+band is drawn from the fit's own residual SD, n, x̄ and Q_x).
+
+Safety: the jinja2 environment autoescapes everything; dataset strings are never marked
+safe and never used as a template. The only ``Markup`` is this package's own CSS and the
+SVG that :mod:`mpistd.render.plots` drew from numbers and fixed labels. The page loads
+nothing: CSS and SVG are inline and a Content-Security-Policy forbids every fetch and
+every script.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from mpistd.findings import DatasetResult, Finding, Report, Severity
+
+METRIC_NAMES = {
+    "max_intensity": "maximum intensity",
+    "total_intensity": "total intensity",
+    "mean_intensity": "mean intensity",
+    "roi_area_mm2": "ROI area",
+    "roi_volume_mm3": "ROI volume",
+    "fwhm_mm": "FWHM",
+}
+IMAGE_METRICS = ("max_intensity", "mean_intensity", "total_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
+SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Information"}
+VERDICT_CLASS = {"conformant": "ok", "conformant with warnings": "warn", "not conformant": "fail"}
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """What the run says about itself (provenance), the same for every page of a site."""
+
+    mpistd_version: str
+    schema_version: str
+    profile: str = "default"
+    strict: bool = False
+    created: str | None = None  # ISO time; None for reproducible output
+
+    @property
+    def fail_level(self) -> Severity:
+        return Severity.WARNING if self.strict else Severity.ERROR
+
+    @classmethod
+    def from_report(cls, report: Report) -> "ReportMeta":
+        return cls(report.mpistd_version, report.schema_version, report.profile, report.strict, report.created)
+
+    @classmethod
+    def coerce(cls, value: "ReportMeta | Report | Mapping[str, Any] | None") -> "ReportMeta":
+        if isinstance(value, ReportMeta):
+            return value
+        if isinstance(value, Report):
+            return cls.from_report(value)
+        from mpistd import SCHEMA_VERSION, __version__
+
+        data = dict(value or {})
+        return cls(mpistd_version=str(data.get("mpistd_version") or __version__),
+                   schema_version=str(data.get("schema_version") or SCHEMA_VERSION),
+                   profile=str(data.get("profile") or "default"), strict=bool(data.get("strict", False)),
+                   created=data.get("created"))
+
+
+# ------------------------------------------------------------------------------------ formatting
+
+
+def fmt(value: Any, sig: int = 4) -> str:
+    """A number for a table: ``sig`` significant digits, plain ASCII minus, '—' for none."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        if value == 0.0:
+            return "0"
+        magnitude = abs(value)
+        if 1e-3 <= magnitude < 10 ** sig:
+            return f"{value:.{sig}g}"
+        if 10 ** sig <= magnitude < 1e7:
+            return f"{value:.0f}"
+        return f"{value:.{max(sig - 1, 1)}e}"
+    return str(value)
+
+
+def _pct(value: float | None, sig: int = 3) -> str:
+    return "—" if value is None else f"{fmt(value, sig)} %"
+
+
+def _anchor(pointer: str) -> str | None:
+    """The page section a JSON pointer belongs to (our own ids, never dataset text)."""
+    parts = pointer.split("/")[1:] if pointer.startswith("/") else []
+    if not parts:
+        return None
+    head = parts[0]
+    if head == "calibrations" and len(parts) > 1 and parts[1].isdigit():
+        return f"cal-{parts[1]}"
+    if head == "quantifications":
+        return "quantifications"
+    if head in ("tracers", "acquisitions", "analysis", "dataset", "schema_version"):
+        return "summary"
+    return None
+
+
+def _under(findings: Iterable[Finding], pointer: str) -> list[Finding]:
+    prefix = pointer + "/"
+    return [f for f in findings if f.pointer == pointer or f.pointer.startswith(prefix)]
+
+
+def _at(findings: Iterable[Finding], pointer: str) -> list[str]:
+    return sorted({f.rule for f in findings if f.pointer == pointer})
+
+
+def _finding_row(f: Finding) -> dict[str, Any]:
+    title = ""
+    try:
+        from mpistd.rules.registry import get_rule
+
+        title = get_rule(f.rule).title
+    except Exception:  # noqa: BLE001 - an unknown rule id still renders
+        title = ""
+    return {
+        "rule": f.rule,
+        "title": title,
+        "severity": f.severity.value,
+        "message": f.message,
+        "pointer": f.pointer or "/",
+        "where": f"{f.line}:{f.column}" if f.line is not None else "",
+        "rationale": f.rationale,
+        "remedy": f.remedy,
+        "anchor": _anchor(f.pointer),
+    }
+
+
+# ------------------------------------------------------------------------------------ units
+
+
+def _pixel_unit(dimensionality: str | None) -> str:
+    return "a.u.·mm⁻³" if dimensionality == "3d" else "a.u.·mm⁻²"
+
+
+def _signal_unit(metric: str, dimensionality: str | None) -> str:
+    return "a.u." if metric == "total_intensity" else _pixel_unit(dimensionality)
+
+
+def _signal_label(metric: str, dimensionality: str | None) -> str:
+    return f"{METRIC_NAMES.get(metric, metric)} ({_signal_unit(metric, dimensionality)})"
+
+
+def _x_axis(independent_variable: str) -> tuple[str, str, str]:
+    """(label with unit, unit, short name) of a calibration's independent variable."""
+    if independent_variable == "cell_count":
+        return "cell count (cells)", "cells", "cell count"
+    return "iron mass (µg Fe)", "µg", "iron mass"
+
+
+# ------------------------------------------------------------------------------------ summary
+
+
+def _axes(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    parts = [f"{k}\u00a0{fmt(getattr(value, k))}" for k in ("x", "y", "z") if getattr(value, k, None) is not None]
+    return (", ".join(parts) + f" {unit}") if parts else "—"
+
+
+def _summary(model: Any) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    info = model.dataset
+    dataset_rows = [("id", info.id), ("title", info.title)]
+    if info.description:
+        dataset_rows.append(("description", info.description))
+    if info.created:
+        dataset_rows.append(("created", info.created))
+    if info.authors:
+        dataset_rows.append(("authors", "; ".join(
+            a.name + (f" ({a.affiliation})" if a.affiliation else "") + (f", ORCID {a.orcid}" if a.orcid else "")
+            for a in info.authors)))
+    if info.license:
+        dataset_rows.append(("license", info.license))
+    if info.doi:
+        dataset_rows.append(("DOI", info.doi))
+    if info.references:
+        dataset_rows.append(("references", "; ".join(info.references)))
+    tracers = []
+    for t in model.tracers:
+        pm = t.particle_model
+        if pm is None:
+            particle = "—"
+        elif pm.kind == "iron_mass_per_particle":
+            particle = f"{fmt(pm.iron_mass_per_particle_fg)} fg Fe per particle"
+        else:
+            particle = (f"spherical core {fmt(pm.core_diameter_nm)} nm, {fmt(pm.density_g_per_cm3)} g/cm³, "
+                        f"iron fraction {fmt(pm.iron_mass_fraction)}")
+        stock = "—"
+        if t.stock_iron_concentration_ug_per_uL is not None:
+            stock = f"{fmt(t.stock_iron_concentration_ug_per_uL)} µg/µL"
+            if t.stock_concentration_method:
+                stock += f" ({t.stock_concentration_method})"
+        tracers.append({
+            "id": t.id, "name": t.name,
+            "vendor": " ".join(v for v in (t.vendor, t.product_code) if v) or "—",
+            "lot": t.lot or "—", "coating": t.coating or "—", "core": t.core_material or "—",
+            "hydrodynamic": f"{fmt(t.hydrodynamic_diameter_nm)} nm" if t.hydrodynamic_diameter_nm else "—",
+            "stock": stock, "particle": particle,
+        })
+    acquisitions = []
+    for a in model.acquisitions:
+        scanner = "—"
+        if a.scanner is not None:
+            scanner = f"{a.scanner.manufacturer} {a.scanner.model}"
+            if a.scanner.software_version:
+                scanner += f" (software {a.scanner.software_version})"
+        holder = "—"
+        if a.sample_holder is not None:
+            holder = ", ".join(v for v in (a.sample_holder.kind, f"position {a.sample_holder.position}"
+                                           if a.sample_holder.position else None) if v) or "—"
+        rc = a.receiver_correction
+        correction = "—"
+        if rc is not None:
+            correction = ("images already corrected" if rc.images_corrected else "raw images") + (
+                f", {rc.method.replace('_', ' ')}" if rc.method else "")
+        acquisitions.append({
+            "id": a.id, "scanner": scanner, "mode": (a.mode or "—").replace("_", " "),
+            "dimensionality": a.dimensionality or "—",
+            "gradient": f"{fmt(a.gradient_T_per_m)} T/m" if a.gradient_T_per_m else "—",
+            "frequency": f"{fmt(a.drive_frequency_kHz)} kHz" if a.drive_frequency_kHz else "—",
+            "amplitude": _axes(a.drive_amplitude_mT, "mT"), "fov": _axes(a.fov_mm, "mm"),
+            "pixel": _axes(a.pixel_size_mm, "mm"), "holder": holder,
+            "saturation": fmt(a.saturation_level) if a.saturation_level else "—", "correction": correction,
+        })
+    tracer_table = _transpose(tracers, [
+        ("name", "name"), ("vendor / product", "vendor"), ("lot", "lot"), ("coating", "coating"),
+        ("core material", "core"), ("hydrodynamic diameter", "hydrodynamic"), ("stock iron", "stock"),
+        ("particle model", "particle")])
+    acquisition_table = _transpose(acquisitions, [
+        ("scanner", "scanner"), ("mode", "mode"), ("dimensionality", "dimensionality"), ("gradient", "gradient"),
+        ("drive frequency", "frequency"), ("drive amplitude", "amplitude"), ("field of view", "fov"),
+        ("pixel size", "pixel"), ("sample holder", "holder"), ("saturation level", "saturation"),
+        ("receiver", "correction")])
+    an = model.analysis
+    analysis_rows = []
+    if an is not None:
+        if an.noise is not None:
+            analysis_rows.append(("noise", ", ".join(v for v in (
+                (an.noise.method or "").replace("_", " ") or None,
+                f"SD {fmt(an.noise.sd)}" if an.noise.sd is not None else None) if v) or "—"))
+        if an.threshold is not None:
+            analysis_rows.append(("threshold", f"{fmt(an.threshold.k)} × noise SD"))
+        if an.roi is not None:
+            analysis_rows.append(("ROI", an.roi.method.replace("_", " ")))
+        if an.fwhm is not None:
+            analysis_rows.append(("FWHM", f"{an.fwhm.model} along {an.fwhm.axis}"))
+        if an.interparticle_distance is not None:
+            analysis_rows.append(("interparticle distance", an.interparticle_distance.estimator.replace("_", " ")))
+        if an.software is not None:
+            analysis_rows.append(("software", an.software.name + (f" {an.software.version}"
+                                                                  if an.software.version else "")))
+    return {"dataset": dataset_rows, "tracers": tracer_table, "acquisitions": acquisition_table,
+            "analysis": analysis_rows}
+
+
+def _transpose(items: list[dict[str, Any]], fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """One column per object, one row per property (objects are few, properties many)."""
+    return {"ids": [i["id"] for i in items],
+            "rows": [(label, [i[key] for i in items]) for label, key in fields]}
+
+
+def _environment_text(env: Any) -> str:
+    parts = [env.kind.replace("_", " ")]
+    if env.medium:
+        parts.append(f"in {env.medium}")
+    if env.cell_type:
+        parts.append(f"cells: {env.cell_type}")
+    if env.labelling is not None:
+        lab = env.labelling
+        bits = [f"{fmt(lab.iron_concentration_ug_per_mL)} µg Fe/mL" if lab.iron_concentration_ug_per_mL else None,
+                f"{fmt(lab.duration_h)} h" if lab.duration_h else None, lab.medium]
+        if any(bits):
+            parts.append("labelled " + ", ".join(b for b in bits if b))
+    if env.labelling_efficiency_percent is not None:
+        e = env.labelling_efficiency_percent
+        parts.append(f"labelling efficiency {fmt(e.mean)}" + (f" ± {fmt(e.sd)}" if e.sd is not None else "") + " %")
+    if env.viability_percent is not None:
+        parts.append(f"viability {fmt(env.viability_percent)} %")
+    if env.iron_per_cell_pg is not None:
+        parts.append(f"{fmt(env.iron_per_cell_pg)} pg Fe per cell")
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------ calibrations
+
+
+class _Figures:
+    """Numbers the page's figures so that each SVG gets its own id prefix."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next_id(self) -> str:
+        self.count += 1
+        return f"fig{self.count}"
+
+
+def _param_rows(sf: Any, reported: Any, findings: list[Finding]) -> list[dict[str, Any]]:
+    fit = sf.fit
+    pointer = sf.pointer if sf.reported_index is not None else None
+
+    def row(name: str, key: str, value: float | None, se: float | None, rep: float | None) -> dict[str, Any]:
+        return {
+            "name": name, "key": key, "recomputed": fmt(value, 6), "se": fmt(se, 3) if se is not None else "",
+            "reported": fmt(rep, 6) if reported is not None else "",
+            "rules": _at(findings, f"{pointer}/{key}") if pointer else [],
+        }
+
+    intercept_reported = None
+    if reported is not None:
+        intercept_reported = reported.intercept if reported.intercept is not None else (
+            0.0 if reported.through_origin else None)
+    return [
+        row("slope", "slope", fit.slope, fit.slope_se, reported.slope if reported is not None else None),
+        row("intercept", "intercept", fit.intercept, None if fit.through_origin else fit.intercept_se,
+            intercept_reported),
+        row("R²", "r_squared", fit.r_squared, None, reported.r_squared if reported is not None else None),
+    ]
+
+
+def _statistic(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {"name": what, "value": "not computed", "detail": ""}
+    if hasattr(value, "reason") and not hasattr(value, "p_value"):
+        return {"name": what, "value": "skipped", "detail": value.reason}
+    if what.startswith("lack of fit"):
+        return {"name": what, "value": f"F({value.df_lof}, {value.df_pe}) = {fmt(value.f)}",
+                "detail": f"p = {fmt(value.p_value, 3)}"}
+    if what.startswith("Mandel"):
+        return {"name": what, "value": f"F({value.df1}, {value.df2}) = {fmt(value.f)}",
+                "detail": f"p = {fmt(value.p_value, 3)}"}
+    return {"name": what, "value": f"F({value.df1}, {value.df2}) = {fmt(value.f)}",
+            "detail": f"p = {fmt(value.p_value, 3)}; variances {fmt(value.var_low)} (lowest level), "
+                      f"{fmt(value.var_high)} (highest)"}
+
+
+def _limit_rows(sf: Any) -> list[dict[str, str]]:
+    rows = []
+    for key, value in sf.limits.items():
+        if hasattr(value, "detection_limit"):
+            rows.append({"method": value.method, "decision": fmt(value.decision_limit),
+                         "detection": fmt(value.detection_limit), "quantification": fmt(value.quantification_limit),
+                         "note": ""})
+        else:
+            rows.append({"method": {"din32645": "DIN 32645", "ich_q2": "ICH Q2(R2)"}.get(key, key), "decision": "—",
+                         "detection": "—", "quantification": "—",
+                         "note": f"skipped: {getattr(value, 'reason', value)}"})
+    return rows
+
+
+def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Figures, dimensionality: str | None,
+              draw: bool) -> dict[str, Any]:
+    from mpistd.render import plots
+
+    x_label, x_unit, _ = _x_axis(cal.independent_variable)
+    reported = None
+    if sf.reported_index is not None and cal.fits and sf.reported_index < len(cal.fits):
+        reported = cal.fits[sf.reported_index]
+    basis = "level means" if sf.basis == "level_means" else "every replicate"
+    desc = [f"{METRIC_NAMES.get(sf.metric, sf.metric)}", f"fitted to {basis}"]
+    if sf.weighting != "none":
+        desc.append(f"weights {sf.weighting}")
+    if sf.through_origin:
+        desc.append("through the origin")
+    view: dict[str, Any] = {
+        "metric": METRIC_NAMES.get(sf.metric, sf.metric),
+        "title": ", ".join(desc),
+        "answers": "the reported fit" if reported is not None else "no reported fit: every metric present is fitted",
+        "pointer": sf.pointer,
+        "usable": sf.usable,
+        "rules": sorted({f.rule for f in findings if f.pointer == sf.pointer
+                         and (sf.reported_index is not None or sf.metric.replace("_", " ") in f.message)}),
+        "svg": None,
+    }
+    if not sf.usable:
+        view["reason"] = getattr(sf.fit, "reason", str(sf.fit))
+        return view
+    fit = sf.fit
+    view["params"] = _param_rows(sf, reported, findings)
+    view["reported_basis"] = None
+    if reported is not None:
+        view["reported_basis"] = (f"reported: {reported.fitted_to.replace('_', ' ')}, weighting {reported.weighting}"
+                                  + (", through the origin" if reported.through_origin else "")
+                                  + (f", software {reported.software.name}" if reported.software else ""))
+    view["stats"] = [
+        ("residual SD s_y", fmt(fit.residual_sd), _signal_unit(sf.metric, dimensionality)),
+        ("s_x0 = s_y/b", fmt(fit.s_x0), x_unit),
+        ("n points / levels", f"{fit.n} / {fit.levels}", ""),
+        ("calibrated range", f"{fmt(fit.x_min)} to {fmt(fit.x_max)}", x_unit),
+        ("x̄, Q_x", f"{fmt(fit.x_mean)}, {fmt(fit.q_x)}", ""),
+        ("slope 95 % CI", f"{fmt(fit.slope_ci95[0])} to {fmt(fit.slope_ci95[1])}", ""),
+    ]
+    view["tests"] = [
+        _statistic(sf.lack_of_fit, "lack of fit vs pure error"),
+        _statistic(sf.mandel, "Mandel (quadratic vs linear)"),
+        _statistic(sf.homoscedasticity, "end-level variances (F-test)"),
+    ]
+    view["limits"] = _limit_rows(sf)
+    view["back"] = [{"x": fmt(b.x_level), "y": fmt(b.y_mean), "xhat": fmt(b.x_hat),
+                     "error": _pct(100.0 * b.relative_error if b.relative_error is not None else None),
+                     "replicates": b.replicates} for b in sf.back_calculated]
+    if draw:
+        din = sf.limits.get("din32645")
+        view["svg"] = plots.calibration_plot(sf, fig_id=figures.next_id(), x_label=x_label,
+                                             y_label=_signal_label(sf.metric, dimensionality), x_unit=x_unit,
+                                             limits=din if hasattr(din, "detection_limit") else None)
+    return view
+
+
+def _dilution_view(cq: Any, quantities: Any, model: Any, figures: _Figures, dimensionality: str | None
+                   ) -> dict[str, Any] | None:
+    from mpistd.render import plots
+
+    comp = cq.paired
+    if comp is None:
+        return None
+    fc = quantities.calibrations[comp.fc_index]
+    view: dict[str, Any] = {"fc_id": fc.id, "fc_anchor": f"cal-{comp.fc_index}", "tables": [], "svg": None,
+                            "unmatched_fc": [fc.points[i].sample_id for i in comp.pairing.unmatched_fc],
+                            "unmatched_fv": [cq.points[i].sample_id for i in comp.pairing.unmatched_fv]}
+    series = []
+    fwhm: list[tuple[float, float]] = []
+    for metric, diffs in comp.differences.items():
+        rows = []
+        for d in diffs:
+            rows.append({
+                "fc": fc.points[d.i_fc].sample_id, "fv": cq.points[d.i_fv].sample_id, "mass": fmt(d.iron_mass),
+                "ratio": fmt(d.dilution_ratio), "s_fc": fmt(d.signal_fc_mean), "s_fv": fmt(d.signal_fv_mean),
+                "percent": fmt(d.percent_difference, 3),
+                "uncertainty": fmt(d.uncertainty_percent, 2) if d.uncertainty_percent is not None else "—",
+                "dfwhm": fmt(d.delta_fwhm, 3),
+            })
+        view["tables"].append({"metric": METRIC_NAMES.get(metric, metric),
+                               "unit": _signal_unit(metric, dimensionality), "rows": rows})
+        usable = [d for d in diffs if d.dilution_ratio is not None and d.percent_difference is not None]
+        if usable:
+            series.append({"label": METRIC_NAMES.get(metric, metric),
+                           "ratio": [d.dilution_ratio for d in usable],
+                           "percent": [d.percent_difference for d in usable],
+                           "uncertainty": [d.uncertainty_percent for d in usable]})
+        if not fwhm:
+            fwhm = [(d.dilution_ratio, d.delta_fwhm) for d in diffs
+                    if d.dilution_ratio is not None and d.delta_fwhm is not None]
+    if series:
+        view["svg"] = plots.dilution_plot(series, fwhm or None, fig_id=figures.next_id())
+    return view
+
+
+def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator: str) -> dict[str, Any] | None:
+    from mpistd.render import plots
+
+    if not cq.eq1 or cq.distance_span is None or not cq.distance_span[1] > cq.distance_span[0]:
+        return None  # equal distances (a fixed-concentration series): eq. 1 has nothing to show
+    distances = [p.interparticle_distance_nm for p in cq.points]
+    panels = []
+    for metric, result in cq.eq1.items():
+        means = [p.mean(metric) for p in cq.points]
+        rows = [{"sample": p.sample_id, "distance": fmt(d), "concentration": fmt(p.concentration_ug_per_uL),
+                 "measured": fmt(m), "theory": fmt(t), "deviation": fmt(dev, 3),
+                 "reference": i == result.reference_index}
+                for i, (p, d, m, t, dev) in enumerate(zip(cq.points, distances, means, result.theory,
+                                                          result.deviation_percent))]
+        panels.append({
+            "metric": METRIC_NAMES.get(metric, metric), "rows": rows,
+            "svg": plots.eq1_plot(distances, means, result.reference_index, fig_id=figures.next_id(),
+                                  y_label=_signal_label(metric, dimensionality)),
+        })
+    return {"estimator": estimator.replace("_", " "), "panels": panels,
+            "span": f"{fmt(cq.distance_span[0])} to {fmt(cq.distance_span[1])} nm",
+            "concentration_span": fmt(cq.concentration_span)}
+
+
+def _environment_view(cq: Any, quantities: Any, figures: _Figures, dimensionality: str | None
+                      ) -> dict[str, Any] | None:
+    from mpistd.render import plots
+
+    red = cq.cell_reduction
+    if red is None:
+        return None
+    sol = quantities.calibrations[red.solution_index]
+    panels = []
+    for metric, values in red.reductions.items():
+        sol_fit = sol.fit_for(metric)
+        cell_fit = cq.fit_for(metric)
+        rows = []
+        for p, v in zip(cq.points, values):
+            predicted = sol_fit.fit.predict(p.iron_mass_ug) if sol_fit is not None and sol_fit.usable else None
+            rows.append({"sample": p.sample_id, "mass": fmt(p.iron_mass_ug), "cells": fmt(p.mean(metric)),
+                         "solution": fmt(predicted), "reduction": fmt(v, 3)})
+        svg = plots.environment_plot(
+            {"x": [p.x for p in sol.points if p.mean(metric) is not None],
+             "y": [p.mean(metric) for p in sol.points if p.mean(metric) is not None],
+             "fit": sol_fit.fit if sol_fit is not None and sol_fit.usable else None},
+            {"x": [p.x for p in cq.points], "y": [p.mean(metric) for p in cq.points],
+             "fit": cell_fit.fit if cell_fit is not None and cell_fit.usable else None},
+            fig_id=figures.next_id(), x_label="iron mass (µg Fe)", y_label=_signal_label(metric, dimensionality))
+        panels.append({"metric": METRIC_NAMES.get(metric, metric), "rows": rows, "svg": svg})
+    return {"solution_id": sol.id, "solution_anchor": f"cal-{red.solution_index}", "panels": panels,
+            "fwhm_change": _pct(red.fwhm_change_percent)}
+
+
+def _calibration_views(quantities: Any, model: Any, findings: list[Finding], figures: _Figures
+                       ) -> list[dict[str, Any]]:
+    acquisitions = {a.id: a for a in model.acquisitions}
+    views = []
+    for cq in quantities.calibrations:
+        cal = model.calibrations[cq.index]
+        acq = acquisitions.get(cal.acquisition)
+        dim = getattr(acq, "dimensionality", None)
+        x_label, x_unit, x_name = _x_axis(cal.independent_variable)
+        metrics = [m for m in ("max_intensity", "total_intensity", "mean_intensity", "fwhm_mm")
+                   if any(m in p.replicate_values for p in cq.points)]
+        points = []
+        for p in cq.points:
+            points.append({
+                "sample": p.sample_id, "x": fmt(p.x),
+                "concentration": fmt(p.concentration_ug_per_uL),
+                "source": p.concentration_source or "",
+                "distance": fmt(p.interparticle_distance_nm),
+                "replicates": p.n_replicates,
+                "means": [fmt(p.mean(m)) for m in metrics],
+                "rules": sorted({f.rule for f in _under(findings, p.pointer)}),
+            })
+        # one figure per distinct line (a reported fit and the default fit may coincide)
+        seen: set[tuple] = set()
+        fits = []
+        for sf in cq.fits:
+            key = (sf.metric, sf.basis, sf.weighting, sf.through_origin)
+            fits.append(_fit_view(cq, sf, cal, findings, figures, dim, draw=key not in seen))
+            seen.add(key)
+        views.append({
+            "index": cq.index, "anchor": f"cal-{cq.index}", "id": cq.id, "tracer": cal.tracer,
+            "acquisition": cal.acquisition, "environment": _environment_text(cal.environment),
+            "method": cal.method.replace("_", " "), "x_name": x_name, "x_unit": x_unit,
+            "final_volume": fmt(cal.final_volume_uL) if cal.final_volume_uL else None,
+            "paired_with": cal.paired_with,
+            "metric_names": [METRIC_NAMES.get(m, m) for m in metrics],
+            "points": points, "fits": fits,
+            "concentration_span": fmt(cq.concentration_span) if cq.concentration_span else "—",
+            "distance_span": (f"{fmt(cq.distance_span[0])} to {fmt(cq.distance_span[1])}"
+                              if cq.distance_span else "—"),
+            "fwhm_mean": fmt(cq.fwhm_mean_mm),
+            "findings": [_finding_row(f) for f in _under(findings, cq.pointer)],
+            "dilution": _dilution_view(cq, quantities, model, figures, dim),
+            "eq1": _eq1_view(cq, figures, dim, quantities.estimator),
+            "environment_view": _environment_view(cq, quantities, figures, dim),
+        })
+    return views
+
+
+def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
+    rows = []
+    for qq in quantities.quantifications:
+        q = model.quantifications[qq.index]
+        cal = model.calibrations[qq.calibration_index]
+        _, x_unit, _ = _x_axis(cal.independent_variable)
+        p = qq.prediction
+        reported = None
+        if q.reported is not None:
+            reported = q.reported.cell_count if cal.independent_variable == "cell_count" else q.reported.iron_mass_ug
+        row = {
+            "id": q.id, "sample": q.sample_id or "—", "calibration": cal.id, "cal_anchor": f"cal-{qq.calibration_index}",
+            "metric": METRIC_NAMES.get(q.metric, q.metric), "environment": q.environment.kind.replace("_", " "),
+            "m": len(q.signal), "mean_signal": fmt(sum(q.signal) / len(q.signal)) if q.signal else "—",
+            "unit": x_unit, "reported": fmt(reported) if reported is not None else "—",
+            "rules": sorted({f.rule for f in _under(findings, qq.pointer)}),
+        }
+        if p is not None and hasattr(p, "estimate"):
+            row.update({"estimate": fmt(p.estimate), "ci": f"{fmt(p.ci_low)} to {fmt(p.ci_high)}",
+                        "level": f"{100 * (1 - p.alpha):g} %", "se": fmt(p.se, 3), "note": ""})
+        else:
+            row.update({"estimate": "—", "ci": "—", "level": "", "se": "—",
+                        "note": getattr(p, "reason", None) or "no usable calibration line"})
+        rows.append(row)
+    return rows
+
+
+def _replicate_at(model: Any, pointer: str) -> Any:
+    parts = pointer.split("/")[1:]
+    try:
+        if parts[0] == "calibrations":
+            return model.calibrations[int(parts[1])].points[int(parts[3])].replicates[int(parts[5])]
+        if parts[0] == "quantifications":
+            return model.quantifications[int(parts[1])]
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _sample_of(model: Any, pointer: str) -> str:
+    parts = pointer.split("/")[1:]
+    try:
+        if parts[0] == "calibrations":
+            cal = model.calibrations[int(parts[1])]
+            return f"{cal.id} · {cal.points[int(parts[3])].sample_id} · replicate {int(parts[5]) + 1}"
+        if parts[0] == "quantifications":
+            q = model.quantifications[int(parts[1])]
+            return f"{q.id} (quantification)"
+    except (IndexError, ValueError):
+        pass
+    return pointer
+
+
+def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
+    rows = []
+    for img in images:
+        pointer = img.get("pointer") or ""
+        rep = _replicate_at(model, pointer)
+        metrics = img.get("metrics") or {}
+        ref = getattr(rep, "image", None)
+        cells = []
+        for m in IMAGE_METRICS:
+            reported = getattr(rep, m, None) if rep is not None else None
+            recomputed = metrics.get(m)
+            if reported is None and recomputed is None:
+                continue
+            diff = None
+            if reported is not None and recomputed is not None and recomputed != 0:
+                diff = 100.0 * (reported - recomputed) / abs(recomputed)
+            cells.append({"name": METRIC_NAMES[m], "reported": fmt(reported), "recomputed": fmt(recomputed),
+                          "diff": _pct(diff), "rules": _at(findings, f"{pointer}/{m}")})
+        status = "ok"
+        if img.get("error_kind"):
+            status = f"{img['error_kind']}: {img.get('error') or ''}"
+        elif metrics.get("problems"):
+            status = "; ".join(metrics["problems"])
+        notes = []
+        if img.get("saturated"):
+            notes.append(f"{img['saturated']} saturated pixels")
+        if img.get("out_of_range"):
+            notes.append(f"{img['out_of_range']} pixels outside the correction table")
+        rows.append({
+            "sample": _sample_of(model, pointer), "path": getattr(ref, "path", "—") if ref is not None else "—",
+            "status": status, "threshold": fmt(img.get("threshold")),
+            "roi_pixels": metrics.get("roi_pixels") if metrics else None, "cells": cells, "notes": "; ".join(notes),
+            "rules": sorted({f.rule for f in _under(findings, pointer)}),
+        })
+    return rows
+
+
+def _short(sha: str | None) -> str:
+    return sha or "—"
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("jinja2", "matplotlib"):
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:  # pragma: no cover - a vendored copy without metadata
+            out.append(name)
+    return ", ".join(out)
+
+
+# ------------------------------------------------------------------------------------ the page
+
+
+def build_context(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
+                  images: list[dict[str, Any]] | None = None, note: str | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain values (strings stay strings: jinja escapes them)."""
+    meta = ReportMeta.coerce(report_meta)
+    findings = list(result.findings)
+    verdict = result.verdict()
+    counts = result.counts()
+    figures = _Figures()
+    groups = []
+    for sev in ("error", "warning", "info"):
+        by_rule: dict[str, dict[str, Any]] = {}
+        for f in findings:
+            if f.severity.value != sev:
+                continue
+            row = _finding_row(f)
+            entry = by_rule.setdefault(f.rule, {"rule": f.rule, "title": row["title"], "severity": sev,
+                                                "rationale": row["rationale"], "remedy": row["remedy"],
+                                                "instances": []})
+            entry["instances"].append(row)
+        if by_rule:
+            groups.append({"severity": sev, "title": SEVERITY_TITLES[sev],
+                           "count": sum(len(e["instances"]) for e in by_rule.values()),
+                           "rules": sorted(by_rule.values(), key=lambda e: e["rule"])})
+    suppressed = [{**_finding_row(s.finding), "source": s.source, "reason": s.reason} for s in result.suppressed]
+    calibrations: list[dict[str, Any]] = []
+    quant_rows: list[dict[str, Any]] = []
+    image_rows: list[dict[str, Any]] = []
+    if quantities is not None and model is not None:
+        calibrations = _calibration_views(quantities, model, findings, figures)
+        quant_rows = _quantification_rows(quantities, model, findings)
+        if images is None:
+            images = [r.to_dict() for r in quantities.images.values()]
+        image_rows = _image_rows(images or [], model, findings)
+    # in-page links only to sections this page has
+    present = {c["anchor"] for c in calibrations} | ({"quantifications"} if quant_rows else set())
+    if model is not None:
+        present.add("summary")
+    for group in groups:
+        for entry in group["rules"]:
+            for row in entry["instances"]:
+                if row["anchor"] not in present:
+                    row["anchor"] = None
+    for row in suppressed:
+        if row["anchor"] not in present:
+            row["anchor"] = None
+    provenance = [
+        ("mpistd", meta.mpistd_version),
+        ("standard (schema) version", meta.schema_version),
+        ("dataset schema_version", result.schema_version or "—"),
+        ("input", result.path),
+        ("input sha256", _short(result.sha256)),
+        ("profile", meta.profile + (" (strict: warnings fail)" if meta.strict else "")),
+        ("failing level", meta.fail_level.value),
+    ]
+    if quantities is not None:
+        provenance.append(("interparticle distance estimator", quantities.estimator.replace("_", " ")))
+    if meta.created:
+        provenance.append(("generated", meta.created))
+    provenance.append(("rendered with", _versions()))
+    title = result.title or (model.dataset.title if model is not None else None) or result.path
+    return {
+        "title": title,
+        "path": result.path,
+        "verdict": verdict,
+        "verdict_class": VERDICT_CLASS.get(verdict, "fail"),
+        "fails": result.fails(meta.fail_level),
+        "counts": counts,
+        "suppressed_count": len(result.suppressed),
+        "meta": meta,
+        "note": note,
+        "quantified": quantities is not None and model is not None,
+        "summary": _summary(model),
+        "finding_groups": groups,
+        "suppressed": suppressed,
+        "calibrations": calibrations,
+        "quantifications": quant_rows,
+        "images": image_rows,
+        "provenance": provenance,
+        "has_dilution": any(c["dilution"] or c["eq1"] for c in calibrations),
+        "has_environment": any(c["environment_view"] for c in calibrations),
+    }
+
+
+_ENV: Any = None
+
+
+def _environment() -> Any:
+    """The jinja2 environment: templates from ``reports/``, autoescape on for everything."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        from mpistd.resources import reports_dir
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(reports_dir())),
+            autoescape=True,  # every template, whatever its name: dataset strings are always escaped
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters["num"] = fmt
+        _ENV = env
+    return _ENV
+
+
+def _css() -> Any:
+    from markupsafe import Markup
+
+    from mpistd.resources import reports_dir
+
+    css = (reports_dir() / "report.css").read_text(encoding="utf-8")
+    if "</" in css:  # our own file, but a stray end tag would close the <style> element
+        raise ValueError("report.css must not contain '</'")
+    return Markup(css)
+
+
+def _figure_markup(svg: str, mode: str, urls: list[str]) -> Any:
+    """The plots module's SVG (drawn from numbers and fixed labels only) as markup: inline, or
+    for the PDF an <img> with a data: URL (WeasyPrint then parses it as a separate image
+    instead of styling each of its thousands of nodes through the page's cascade)."""
+    from markupsafe import Markup
+
+    if mode == "inline":
+        return Markup(svg)
+    import base64
+
+    url = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    urls.append(url)
+    return Markup('<img class="plot" alt="figure" src="{}">').format(url)
+
+
+def _markup_figures(context: dict[str, Any], mode: str) -> list[str]:
+    urls: list[str] = []
+    for cal in context["calibrations"]:
+        for f in cal["fits"]:
+            if f.get("svg"):
+                f["svg"] = _figure_markup(f["svg"], mode, urls)
+        if cal["dilution"] and cal["dilution"]["svg"]:
+            cal["dilution"]["svg"] = _figure_markup(cal["dilution"]["svg"], mode, urls)
+        for key in ("eq1", "environment_view"):
+            if cal[key]:
+                for p in cal[key]["panels"]:
+                    p["svg"] = _figure_markup(p["svg"], mode, urls)
+    return urls
+
+
+def render_page(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
+                images: list[dict[str, Any]] | None = None, note: str | None = None,
+                figures: str = "inline") -> tuple[str, list[str]]:
+    """(HTML, the data: URLs it holds). ``figures`` "inline" embeds each SVG in the page (the
+    HTML report); "data-url" makes each an <img> with a data: URL (the PDF's source)."""
+    if figures not in ("inline", "data-url"):
+        raise ValueError(f"figures must be 'inline' or 'data-url', not {figures!r}")
+    context = build_context(result, quantities, model, report_meta, images=images, note=note)
+    urls = _markup_figures(context, figures)
+    html = _environment().get_template("report.html.j2").render(css=_css(), **context)
+    return html, urls
+
+
+def render_html(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
+                images: list[dict[str, Any]] | None = None, note: str | None = None) -> str:
+    """The report page of one dataset, figures inline as SVG.
+
+    ``quantities`` (a :class:`~mpistd.quantities.DatasetQuantities`) and ``model`` (the
+    parsed :class:`~mpistd.standard.model.Dataset`) may be None for a document that did not
+    pass the schema: the page then shows the findings only. ``report_meta`` is a
+    :class:`ReportMeta`, a :class:`~mpistd.findings.Report` or a mapping with its fields.
+    ``images`` replaces ``quantities.images`` (the validation run's image results as
+    dicts, when the quantities were recomputed without images).
+    """
+    return render_page(result, quantities, model, report_meta, images=images, note=note)[0]
+
+
+def render_index(report: Report, pages: list[tuple[DatasetResult, str]], *, title: str = "mpistd calibration reports"
+                 ) -> str:
+    """The site's index: one row per dataset with its verdict and counts, linked to its page."""
+    meta = ReportMeta.from_report(report)
+    rows = []
+    for result, href in pages:
+        rows.append({"href": href, "path": result.path, "title": result.title or "—", "verdict": result.verdict(),
+                     "verdict_class": VERDICT_CLASS.get(result.verdict(), "fail"), "counts": result.counts(),
+                     "suppressed": len(result.suppressed), "fails": result.fails(meta.fail_level)})
+    provenance = [("mpistd", meta.mpistd_version), ("standard (schema) version", meta.schema_version),
+                  ("profile", meta.profile + (" (strict: warnings fail)" if meta.strict else "")),
+                  ("failing level", meta.fail_level.value)]
+    if meta.created:
+        provenance.append(("generated", meta.created))
+    provenance.append(("rendered with", _versions()))
+    failing = sum(1 for r in rows if r["fails"])
+    return _environment().get_template("index.html.j2").render(
+        css=_css(), title=title, rows=rows, counts=report.counts(), failing=failing, ok=report.ok,
+        suppressed=sum(r["suppressed"] for r in rows), provenance=provenance, meta=meta)
