@@ -136,3 +136,17 @@ def test_input_is_never_modified(tmp_path: Path) -> None:
     before = hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns
     run("validate", str(f), "--output", f"json:{tmp_path / 'out.json'}")
     assert (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns) == before
+
+
+def test_simulate_writes_a_dataset_that_validates_and_catches_a_raised_maximum(tmp_path: Path) -> None:
+    proc = run("simulate", str(tmp_path / "sim"), "--seed", "5", "--masses", "2,4,6,8,10", "--replicates", "3")
+    assert proc.returncode == 0, proc.stderr
+    (dataset,) = (tmp_path / "sim").glob("*.mpical.json")
+    assert run("validate", str(dataset)).returncode == 0
+    doc = json.loads(dataset.read_text())
+    rep = doc["calibrations"][0]["points"][2]["replicates"][1]
+    rep["max_intensity"] = rep["max_intensity"] * 1.15
+    dataset.write_text(json.dumps(doc))
+    out = json.loads(run("validate", str(dataset), "--format", "json").stdout)
+    pointers = [(f["rule"], f["pointer"]) for f in out["datasets"][0]["findings"] if f["rule"] == "MPI013"]
+    assert pointers == [("MPI013", "/calibrations/0/points/2/replicates/1/max_intensity")]
