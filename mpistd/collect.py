@@ -18,6 +18,10 @@ class SelectionError(Exception):
     """A path that does not exist, or a selection that is empty (usage error, exit 2)."""
 
 
+class PathNotFound(SelectionError, FileNotFoundError):
+    """A path given to validate does not exist."""
+
+
 @dataclass(frozen=True)
 class Job:
     path: Path
@@ -52,7 +56,7 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
     seen: set[Path] = set()
     for p in paths:
         if not p.exists():
-            raise SelectionError(f"path does not exist: {p}")
+            raise PathNotFound(f"path does not exist: {p}")
         if p.is_file():
             r = p.resolve()
             if r not in seen:
