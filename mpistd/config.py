@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
@@ -216,22 +217,30 @@ def options_from_table(table: dict[str, Any], *, base: Path, where: str, start: 
     if "rules" in table:
         changes["levels"] = {**opts.levels, **_check_levels(table["rules"], f"{where} [rules]")}
     if "overrides" in table:
+        if not isinstance(table["overrides"], list):
+            raise ConfigError(f"{where}: overrides must be a list of [[overrides]] tables")
         ovs = []
         for i, ov in enumerate(table["overrides"]):
             w = f"{where} [[overrides]] #{i + 1}"
-            if not isinstance(ov, dict) or "paths" not in ov or "rules" not in ov:
+            if (not isinstance(ov, dict) or "paths" not in ov or "rules" not in ov or not isinstance(ov["paths"], list)
+                    or not all(isinstance(p, str) for p in ov["paths"])):
                 raise ConfigError(f"{w}: needs 'paths' (list of globs) and 'rules' (table)")
             ovs.append(PathOverride(tuple(ov["paths"]), _check_levels(ov["rules"], w), base))
         changes["overrides"] = opts.overrides + tuple(ovs)
     if "tolerances" in table:
+        if not isinstance(table["tolerances"], dict):
+            raise ConfigError(f"{where}: [tolerances] must be a table")
         merged = {**{f.name: getattr(opts.tolerances, f.name) for f in fields(Tolerances)}, **table["tolerances"]}
         changes["tolerances"] = Tolerances.from_mapping(merged, f"{where} [tolerances]")
     if "limits" in table:
         lim = table["limits"]
+        if not isinstance(lim, dict):
+            raise ConfigError(f"{where}: [limits] must be a table")
         for key, attr in (("document_mib", "max_document_bytes"), ("image_mib", "max_image_bytes")):
             if key in lim:
                 value = lim[key]
-                if not isinstance(value, (int, float)) or value <= 0:
+                if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                        or value <= 0):
                     raise ConfigError(f"{where} [limits]: {key} must be a positive number")
                 changes[attr] = int(value * 2**20)
     if "baseline" in table:
@@ -246,6 +255,8 @@ def read_config_file(path: Path) -> dict[str, Any] | None:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: invalid TOML: the file is not UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     if path.name == "pyproject.toml":
@@ -288,6 +299,8 @@ def load_baseline(path: Path) -> frozenset[tuple[str, str, str]]:
         return frozenset((e["rule"], e["file"], e["pointer"]) for e in entries)
     except FileNotFoundError:
         raise ConfigError(f"baseline file {path} does not exist (write one with 'mpistd baseline write')") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"baseline file {path} cannot be read: {exc.strerror or exc}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"baseline file {path} is not an mpistd baseline: {exc}") from None
 

@@ -21,6 +21,7 @@ from mpistd.load.documents import (
     DocumentError,
     DocumentTooLarge,
     document_from_mapping,
+    escape_pointer_token,
     pointer_parts,
     read_document,
 )
@@ -200,7 +201,18 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     from mpistd.rules.registry import RuleContext, checks
     from mpistd.standard.model import parse_dataset
 
-    model = parse_dataset(doc.data)
+    from pydantic import ValidationError
+
+    try:
+        model = parse_dataset(doc.data)
+    except ValidationError as exc:
+        # the schema passed what the model refuses: values no JSON file can hold (an in-memory
+        # mapping's NaN, tuple, lone surrogate, int beyond a double). A finding, not a crash.
+        for err in exc.errors(include_url=False, include_input=False):
+            pointer = "".join(f"/{escape_pointer_token(p)}" for p in err.get("loc", ()))
+            message = f"{err.get('msg', 'invalid value')} (not a JSON value the schema describes)"
+            emitter.emit("MPI002", pointer, message)
+        return
     quantities = compute_quantities(model, base_dir=base_dir, options=options)
     ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
     for rule in checks():

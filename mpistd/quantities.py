@@ -9,6 +9,7 @@ exactly the value it judges.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,7 +400,9 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
 
     concs = [p.concentration_ug_per_uL for p in cq.points if p.concentration_ug_per_uL]
     if concs and min(concs) > 0:
-        cq.concentration_span = max(concs) / min(concs)
+        # a ratio beyond a double (a denormal smallest concentration) is capped: still "more than
+        # 2x" for MPI030, and a number the JSON report can carry (inf is not JSON)
+        cq.concentration_span = min(max(concs) / min(concs), sys.float_info.max)
     dists = [p.interparticle_distance_nm for p in cq.points if p.interparticle_distance_nm]
     if dists:
         cq.distance_span = (min(dists), max(dists))

@@ -121,9 +121,11 @@ def parse_bytes(raw: bytes, *, kind: str = "json") -> Document:
     text = _decode(raw)
     if kind == "yaml":
         data, positions = _parse_yaml(text)
-        return Document(data=data, text=text, kind="yaml", sha256=sha, _yaml_positions=positions)
-    data = parse_json_text(text)
-    return Document(data=data, text=text, kind="json", sha256=sha)
+        doc = Document(data=data, text=text, kind="yaml", sha256=sha, _yaml_positions=positions)
+    else:
+        doc = Document(data=parse_json_text(text), text=text, kind="json", sha256=sha)
+    _refuse_surrogates(doc)
+    return doc
 
 
 def _decode(raw: bytes) -> str:
@@ -169,21 +171,6 @@ def _refuse_constant(name: str) -> Any:
     raise _Refused(name)
 
 
-def _finite_float(s: str) -> float:
-    if len(s) > MAX_NUMBER_DIGITS:
-        raise _Refused(s[:20])
-    value = float(s)
-    if not math.isfinite(value):
-        raise _Refused(s)
-    return value
-
-
-def _checked_int(s: str) -> int:
-    if len(s) > MAX_NUMBER_DIGITS:
-        raise _Refused(s[:20])
-    return int(s)
-
-
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for k, v in pairs:
@@ -193,26 +180,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-# an exponent of three digits could overflow to inf; over-long integers make json.loads raise
-# ValueError (Python's int-string limit) and also take the careful path
-_SUSPICIOUS_NUMBER = re.compile(r"[eE]\+?[0-9]{3}")
-
-
 def parse_json_text(text: str) -> Any:
     """Parse strict JSON: no NaN/Infinity, no duplicate keys, bounded numbers and depth."""
-    # per-number Python hooks cost more than the parse itself; only a text with a 3-digit
-    # exponent (which could overflow to inf) takes the careful path
-    careful = _SUSPICIOUS_NUMBER.search(text) is not None
+    # per-number Python hooks cost more than the parse itself: parse fast, then one walk checks
+    # what the C parser lets through (a float overflowed to inf, an integer beyond a double,
+    # nesting beyond MAX_DEPTH); the scanner then finds the exact place
     try:
-        if not careful:
-            return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
-        return json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_checked_int,
-            object_pairs_hook=_no_duplicates,
-        )
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        if _out_of_bounds(data, MAX_DEPTH):
+            _JsonScanner(text).positions()
+            raise DocumentError("a number beyond a double, or nesting too deep", 1, 1)  # pragma: no cover
+        return data
     except json.JSONDecodeError as exc:
         # the C scanner's message is terse; the scanner below gives the same place, better words
         _JsonScanner(text).positions()
@@ -223,9 +201,82 @@ def parse_json_text(text: str) -> Any:
         raise DocumentError("invalid JSON", 1, 1) from None  # pragma: no cover
 
 
+_INT_BEYOND_DOUBLE_BITS = 1024  # 2**1024 overflows a double
+
+
+def _out_of_bounds(data: Any, limit: int) -> bool:
+    """Containers nested deeper than ``limit``, a non-finite float, or an integer no double
+    can hold (iterative: no recursion)."""
+    if not isinstance(data, (dict, list)):
+        return isinstance(data, float) and not math.isfinite(data)
+    stack = [(data, 1)]
+    isfinite = math.isfinite
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for c in (node.values() if isinstance(node, dict) else node):
+            t = type(c)
+            if t is dict or t is list:
+                stack.append((c, depth + 1))
+            elif t is float:
+                if not isfinite(c):
+                    return True
+            elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
+                return True
+    return False
+
+
+# JSON's \u escapes (and YAML's \u, \U) can spell half of a UTF-16 surrogate pair, which is no
+# Unicode character: the model refuses such a string and no UTF-8 output can carry it
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
+
+
+def _first_surrogate(data: Any) -> str | None:
+    """The pointer of the first key or string holding a lone surrogate, in document order."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, str):
+            if not _utf8(node):
+                return pointer
+        elif isinstance(node, dict):
+            items: list[tuple[str, Any]] = []
+            for k, v in node.items():
+                child = join_pointer(pointer, k)
+                items += [(child, k), (child, v)]
+            stack.extend(reversed(items))
+        elif isinstance(node, list):
+            stack.extend(reversed([(join_pointer(pointer, i), v) for i, v in enumerate(node)]))
+    return None
+
+
+def _utf8(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_surrogates(doc: "Document") -> None:
+    if _SURROGATE_ESCAPE.search(doc.text) is None:
+        return
+    pointer = _first_surrogate(doc.data)
+    if pointer is not None:
+        line, column = doc.locate(pointer)
+        # the pointer itself may hold the surrogate: the message names the place by line:column
+        raise DocumentError("a string holds an unpaired UTF-16 surrogate escape (\\ud800–\\udfff), which is "
+                            "not a Unicode character", line or 1, column or 1)
+
+
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+# possessive quantifiers: a run of plain characters is one step and nothing is kept for
+# backtracking (the plain form took ~120 bytes of regex stack per character of a long string)
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+"')
 _LITERALS = ("true", "false", "null")
 
 
@@ -491,9 +542,14 @@ def _yaml_scalar(node: Any) -> Any:
         if len(digits) > MAX_NUMBER_DIGITS:
             raise DocumentError(f"a number with {len(digits):,} characters is not a measurement", *where)
         try:
-            return int(digits, 0) if digits.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(digits)
+            number = int(digits, 0) if digits.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(digits)
         except ValueError:
             return value
+        try:
+            float(number)
+        except OverflowError:
+            raise DocumentError(f"the number {value[:30]}… is too large to represent", *where) from None
+        return number
     if tag == "tag:yaml.org,2002:float":
         digits = value.replace("_", "")
         if len(digits) > MAX_NUMBER_DIGITS:

@@ -123,20 +123,28 @@ def resolve_image_path(base_dir: Path, relative: str) -> Path:
         # realpath follows symlinks with lstat/readlink only: nothing is opened.
         real = os.path.realpath(os.path.join(base_real, relative))
     except (OSError, ValueError) as exc:  # symlink loops, permission on a component
-        raise ImageError("escape", f"image path {relative!r} cannot be resolved: {exc}") from None
+        raise ImageError("escape", f"image path {relative!r} cannot be resolved: {_why(exc)}") from None
     if real != base_real and not real.startswith(base_real.rstrip(os.sep) + os.sep):
         raise ImageError(
-            "escape", f"image path {relative!r} resolves to {real}, outside the dataset's folder {base_real}"
+            "escape", f"image path {relative!r} leads outside the dataset's folder (through a symbolic link)"
         )
     try:
         st = os.stat(real)
     except FileNotFoundError:
         raise ImageError("missing", f"image {relative!r} not found in the dataset's folder") from None
     except OSError as exc:
-        raise ImageError("unreadable", f"image {relative!r} cannot be read: {exc}") from None
+        raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ImageError("unreadable", f"image {relative!r} is not a regular file ({real})")
+        raise ImageError("unreadable", f"image {relative!r} is not a regular file")
     return Path(real)
+
+
+def _why(exc: Exception) -> str:
+    """An OS error's reason without the absolute file name it carries: a finding names an
+    image only by the dataset's own relative path (reports are often published)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)
 
 
 # --------------------------------------------------------------------------------------
@@ -167,7 +175,7 @@ def _check_sha256_streamed(path: Path, relative: str, expected: str, chunk: int 
             while b := f.read(chunk):
                 h.update(b)
     except OSError as exc:
-        raise ImageError("unreadable", f"image {relative!r} cannot be read: {exc}") from None
+        raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
     _compare_digest(relative, exp, h.hexdigest())
 
 
@@ -185,7 +193,7 @@ def _read_verified(path: Path, size: int, relative: str, expected: str) -> io.By
             got_n = f.readinto(buf)
             extra = f.read(1)
     except OSError as exc:
-        raise ImageError("unreadable", f"image {relative!r} cannot be read: {exc}") from None
+        raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
     if got_n != size or extra:
         raise ImageError("unreadable", f"image {relative!r} changed while being read")
     _compare_digest(relative, exp, hashlib.sha256(buf).hexdigest())
@@ -402,7 +410,7 @@ def load_image(
     try:
         size = os.stat(path).st_size
     except OSError as exc:
-        raise ImageError("unreadable", f"{what} cannot be read: {exc}") from None
+        raise ImageError("unreadable", f"{what} cannot be read: {_why(exc)}") from None
     if size > max_bytes:
         raise ImageError("too_large", f"{what} is {size} bytes, over the limit of {max_bytes} bytes")
     src: Path | io.BytesIO = path
@@ -418,5 +426,6 @@ def load_image(
     except MemoryError:
         raise ImageError("too_large", f"{what} does not fit in memory") from None
     except Exception as exc:  # any reader library failure is a finding, not a traceback
-        raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {exc}") from None
+        reason = str(exc).replace(str(path), relative)  # name the file as the dataset does
+        raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {reason}") from None
     return LoadedImage(_as_image(arr, what), spacing, fmt)
