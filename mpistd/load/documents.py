@@ -447,90 +447,145 @@ class _JsonScanner:
 
 
 def _parse_yaml(text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Build the JSON tree from the YAML event stream, without recursion.
+
+    libyaml's event parser (PyYAML's pure-Python one where libyaml is missing) is iterative;
+    the composers of both recurse once per nesting level, which is slow in Python and crashes
+    libyaml on hostile depth. Composing here stops at MAX_DEPTH before any deep structure
+    exists, bounds alias expansion, and records every pointer's line:column.
+    """
     import yaml
 
-    loader_cls = _json_types_loader()
+    loader = _json_types_loader()(text)
     try:
-        loader = loader_cls(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        return _compose_events(loader, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise DocumentError(f"invalid YAML: {exc.problem or exc}", line, col) from None
     except yaml.YAMLError as exc:
         raise DocumentError(f"invalid YAML: {exc}", 1, 1) from None
-    except RecursionError:
-        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", 1, 1) from None
-    if node is None:
-        raise DocumentError("the YAML document is empty", 1, 1)
+    finally:
+        loader.dispose()
+
+
+def _compose_events(loader: Any, text: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    import yaml
+
     positions: dict[str, tuple[int, int]] = {}
+    anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, number of values it expands to)
     # without aliases every value costs at least a character of text; far more values than
     # characters means aliases are multiplying the tree (a "billion laughs" bomb)
-    budget = [MAX_YAML_NODES - min(MAX_YAML_NODES, len(text) + 10_000)]
-    data = _yaml_to_json(node, "", positions, budget, 0)
-    return data, positions
+    budget = min(MAX_YAML_NODES, len(text) + 10_000)
+    used = 0
+    # frames: [container, pointer, pending key (mappings) or None, anchor, values inside, is_mapping]
+    stack: list[list[Any]] = []
+    root: Any = None
+    have_root = False
+    documents = 0
+
+    def where(mark: Any) -> tuple[int, int]:
+        return (mark.line + 1, mark.column + 1)
+
+    def attach(value: Any, mark: Any, count: int) -> None:
+        nonlocal root, have_root
+        if not stack:
+            root, have_root = value, True
+            positions.setdefault("", where(mark))
+            return
+        frame = stack[-1]
+        container = frame[0]
+        frame[4] += count
+        if frame[5]:
+            key = frame[2]
+            if key is None:  # this value is a key
+                if not isinstance(value, str):
+                    raise DocumentError(f"keys must be strings; found {type(value).__name__} {value!r} (quote it)",
+                                        *where(mark))
+                if value in container:
+                    raise DocumentError(f"duplicate key {value!r}: a mapping must not repeat a key", *where(mark))
+                frame[2] = value
+                positions[join_pointer(frame[1], value)] = where(mark)
+            else:
+                container[key] = value
+                frame[2] = None
+        else:
+            pointer = join_pointer(frame[1], len(container))
+            positions.setdefault(pointer, where(mark))
+            container.append(value)
+
+    def child_pointer() -> str:
+        if not stack:
+            return ""
+        frame = stack[-1]
+        if frame[5]:
+            return join_pointer(frame[1], frame[2]) if frame[2] is not None else frame[1]
+        return join_pointer(frame[1], len(frame[0]))
+
+    while loader.check_event():
+        event = loader.get_event()
+        kind = type(event)
+        if kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise DocumentError("expected a single YAML document, found another", *where(event.start_mark))
+            continue
+        if kind in (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent):
+            continue
+        if kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            is_map = kind is yaml.MappingStartEvent
+            standard = "tag:yaml.org,2002:map" if is_map else "tag:yaml.org,2002:seq"
+            if event.tag not in (None, "!", standard):
+                raise DocumentError(f"unsupported YAML tag {event.tag!r}: datasets are plain data",
+                                    *where(event.start_mark))
+            if stack and stack[-1][5] and stack[-1][2] is None:
+                raise DocumentError("keys must be plain strings", *where(event.start_mark))
+            if len(stack) >= MAX_DEPTH:
+                raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", *where(event.start_mark))
+            used += 1
+            if used > budget:
+                raise DocumentError(f"the YAML expands to more than {budget:,} values (an alias bomb?)",
+                                    *where(event.start_mark))
+            pointer = child_pointer()
+            positions.setdefault(pointer, where(event.start_mark))
+            stack.append([{} if is_map else [], pointer, None, event.anchor, 1, is_map, event.start_mark])
+            continue
+        if kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+            container, _pointer, _key, anchor, count, _is_map, mark = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = (container, count)
+            attach(container, mark, count)
+            continue
+        if kind is yaml.ScalarEvent:
+            used += 1
+            if used > budget:
+                raise DocumentError(f"the YAML expands to more than {budget:,} values (an alias bomb?)",
+                                    *where(event.start_mark))
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            value = _yaml_scalar(tag, event.value, where(event.start_mark))
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1)
+            attach(value, event.start_mark, 1)
+            continue
+        if kind is yaml.AliasEvent:
+            if event.anchor not in anchors:
+                raise DocumentError(f"unknown alias *{event.anchor}", *where(event.start_mark))
+            value, count = anchors[event.anchor]
+            used += count
+            if used > budget:
+                raise DocumentError(f"the YAML expands to more than {budget:,} values (an alias bomb?)",
+                                    *where(event.start_mark))
+            attach(value, event.start_mark, count)
+            continue
+    if not have_root:
+        raise DocumentError("the YAML document is empty", 1, 1)
+    return root, positions
 
 
-def _yaml_to_json(node: Any, pointer: str, positions: dict, budget: list[int], depth: int) -> Any:
-    """Convert a composed YAML node tree to JSON values, recording positions.
-
-    Aliases are expanded here under a node budget, so an alias bomb fails fast and clearly.
-    """
-    import yaml
-
-    budget[0] += 1
-    if budget[0] > MAX_YAML_NODES:
-        raise DocumentError(
-            f"the YAML expands to more than {MAX_YAML_NODES:,} values (an alias bomb?)",
-            node.start_mark.line + 1,
-            node.start_mark.column + 1,
-        )
-    if depth > MAX_DEPTH:
-        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1, node.start_mark.column + 1)
-    positions.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (
-            "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-        raise DocumentError(f"unsupported YAML tag {node.tag!r}: datasets are plain data",
-                            node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _yaml_scalar(key_node)
-            if not isinstance(key, str):
-                raise DocumentError(
-                    f"keys must be strings; found {type(key).__name__} {key!r} (quote it)",
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
-            if key in out:
-                raise DocumentError(
-                    f"duplicate key {key!r}: a mapping must not repeat a key",
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
-            child = join_pointer(pointer, key)
-            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _yaml_to_json(value_node, child, positions, budget, depth + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _yaml_to_json(item, join_pointer(pointer, i), positions, budget, depth + 1)
-            for i, item in enumerate(node.value)
-        ]
-    return _yaml_scalar(node)
-
-
-def _yaml_scalar(node: Any) -> Any:
-    import yaml
-
-    if not isinstance(node, yaml.ScalarNode):
-        raise DocumentError("keys must be plain strings", node.start_mark.line + 1, node.start_mark.column + 1)
-    tag = node.tag
-    value = node.value
-    where = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _yaml_scalar(tag: str, value: str, where: tuple[int, int]) -> Any:
+    """A scalar's JSON value from its (resolved) tag; anything but JSON's types is refused."""
     if tag == "tag:yaml.org,2002:str":
         return value
     if tag == "tag:yaml.org,2002:null":
@@ -568,13 +623,17 @@ _LOADER: Any = None
 
 
 def _json_types_loader() -> Any:
-    """A composer-only safe loader whose implicit types are JSON's (no timestamps, no sets)."""
+    """A safe event parser whose implicit types are JSON's (no timestamps, no sets)."""
     global _LOADER
     if _LOADER is not None:
         return _LOADER
     import yaml
 
-    class JsonTypesLoader(yaml.SafeLoader):
+    # libyaml's event parser when PyYAML was built with it (about 5x faster), else pure Python
+    base = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+    base = base or yaml.SafeLoader
+
+    class JsonTypesLoader(base):  # type: ignore[misc, valid-type]
         pass
 
     # drop the timestamp (and YAML 1.1 '=' value) resolvers so dates stay strings

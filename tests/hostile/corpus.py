@@ -246,8 +246,12 @@ def _documents(b: _Builder) -> None:
     lone["x-\udc00"] = "key"
     lone_text = json.dumps(lone, indent=2)  # ASCII, with the \uXXXX escapes
     b.add("lone-surrogate-escape", lone_text, [("MPI001", E, "")], 1, where=where_of(lone_text, '"title"'))
+    # libyaml refuses the escape itself (at its code); PyYAML's pure-Python parser builds the
+    # string and mpistd's surrogate check refuses it at the start of the line
+    import yaml
+
     b.add("lone-surrogate-yaml", 'schema_version: "1.0"\nx-a: "\\U0000DC00"\n', [("MPI001", E, "")], 1,
-          suffix=".mpical.yaml", where=(2, 1))
+          suffix=".mpical.yaml", where=(2, 9) if yaml.__with_libyaml__ else (2, 1))
     dup = clean.replace('"title": ', '"title": "first", "title": ', 1)
     b.add("duplicate-key-json", dup, [("MPI001", E, "")], 1, where=where_of(dup, '"title"', 1))
 
