@@ -416,3 +416,25 @@ def test_imports_are_cheap_no_scipy_stats():
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_mandel_reproduces_the_nist_pontius_certified_quadratic_term() -> None:
+    """Mandel's F (quadratic vs line, F(1, n−3)) is the extra-sum-of-squares F of the quadratic
+    term, i.e. (B2/SD(B2))² of the quadratic least-squares fit. NIST StRD 'Pontius' certifies B2 and
+    its SD for this load-cell calibration (tests/fixtures/README.md), so F follows from published
+    values; its p-value equals the two-sided t(n−3) p-value of that certified t (checked with
+    stdtr, a different special function than the F tail mpistd uses)."""
+    import json
+    from pathlib import Path
+
+    from scipy.special import stdtr
+
+    ref = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "nist_pontius.json").read_text())
+    b2, sd_b2 = ref["certified"]["B2"]
+    result = mandel(ref["x"], ref["y"])
+    assert not isinstance(result, Skipped)
+    t = b2 / sd_b2
+    assert result.df1 == 1 and result.df2 == len(ref["x"]) - 3 == 37
+    assert result.f == pytest.approx(t * t, rel=1e-8)  # (−64.95)² ≈ 4218.6
+    assert result.p_value == pytest.approx(2.0 * stdtr(37, -abs(t)), rel=1e-6)
+    assert result.significant(0.01)
