@@ -269,7 +269,6 @@ def _metric_values(point: Any, metric: str) -> list[float] | None:
 
 
 def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -> DatasetQuantities:
-    from mpistd.quantify import spacing
 
     analysis = model.analysis
     estimator = "wigner_seitz"

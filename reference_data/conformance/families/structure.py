@@ -5,7 +5,7 @@ import json
 import re
 
 from base import base
-from families.common import mutated, vector
+from families.common import vector
 from make_vectors import Vector
 
 E = "error"
