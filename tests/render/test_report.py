@@ -1,8 +1,8 @@
 """The standardized calibration report: HTML and PDF, one dataset or a site.
 
 The heavy renders (a dataset with every section, as HTML and as PDF) are made once per
-module and shared. PDF rendering is slow (WeasyPrint): a few PDFs run by default, the
-bulk of the examples' PDFs only with ``-m slow``.
+module and shared. PDF rendering is slow (WeasyPrint), but every example and corpus dataset
+renders to PDF in the default run.
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference_data"
 CLEAN = REFERENCE / "conformance" / "clean.mpical.json"
 DATASET_GLOBS = ("*.mpical.json", "*.mpical.yaml", "*.mpical.yml")
-PDF_BY_DEFAULT = 2  # the smallest examples' PDFs run in the default run; the rest are slow
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_SAMPLE = "{{ 7*7 }} </style>"
@@ -263,9 +262,10 @@ def test_conformance_vectors_render_html_as_a_site(tmp_path: Path) -> None:
 
 
 def _example_pdf_params() -> list:
-    examples = sorted(_datasets("examples"), key=lambda p: (p.stat().st_size, str(p)))
-    return [pytest.param(p, marks=() if i < PDF_BY_DEFAULT else pytest.mark.slow, id=str(p.relative_to(REFERENCE)))
-            for i, p in enumerate(examples)]
+    # every example and every corpus dataset renders to PDF in the default run (issue: "Reports
+    # for every example and corpus dataset render to HTML and PDF in the tests")
+    datasets = sorted(_datasets("examples") + _datasets("corpus"), key=lambda p: (p.stat().st_size, str(p)))
+    return [pytest.param(p, id=str(p.relative_to(REFERENCE))) for p in datasets]
 
 
 @pytest.mark.parametrize("path", _example_pdf_params())
