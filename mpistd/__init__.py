@@ -8,7 +8,7 @@ Public API (heavy modules load lazily, so ``import mpistd`` stays cheap):
 from __future__ import annotations
 
 __version__ = "0.1.0"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 __all__ = ["validate", "report", "__version__", "SCHEMA_VERSION"]
 

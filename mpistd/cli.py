@@ -194,7 +194,8 @@ def _warm_up() -> None:
 
     registry.all_rules()
     _stats.t_quantile(0.975, 10)
-    schema.fast_is_valid({}, "1.0")
+    for version in schema.SUPPORTED_VERSIONS:
+        schema.fast_is_valid({}, version)
 
 
 def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:

@@ -27,7 +27,7 @@ def schemas_root() -> Path:
     return _find("schemas")
 
 
-def schema_dir(version: str = "1.0") -> Path:
+def schema_dir(version: str = "1.1") -> Path:
     return schemas_root() / version
 
 

@@ -498,7 +498,7 @@ class Quantification(_Object):
 
 # --------------------------------------------------------------------------- top level
 class Dataset(_Object):
-    schema_version: Literal["1.0"]
+    schema_version: Literal["1.0", "1.1"]
     dataset: DatasetInfo
     tracers: Annotated[list[Tracer], Field(min_length=1, max_length=MAX_OBJECTS)]
     acquisitions: Annotated[list[Acquisition], Field(min_length=1, max_length=MAX_OBJECTS)]

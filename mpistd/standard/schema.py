@@ -37,12 +37,13 @@ __all__ = [
     "registry",
     "validator",
     "fast_is_valid",
+    "version_of",
     "check_document",
     "json_pointer",
     "DocumentOrder",
 ]
 
-SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0",)
+SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 LATEST_VERSION = SUPPORTED_VERSIONS[-1]
 SCHEMA_BASE_URI = "https://mpistd.org/schema/"
 ENTRY_SCHEMA = "dataset.schema.json"
@@ -133,15 +134,27 @@ def _fast_validator(version: str):
     )
 
 
-def fast_is_valid(document: Any, version: str = LATEST_VERSION) -> bool:
-    """True if ``document`` is valid against ``version`` (jsonschema_rs; compiled once per process).
+def version_of(document: Any) -> str:
+    """The standard version a document is checked against: the ``schema_version`` it declares
+    when this mpistd reads that version, else the latest (whose schema then reports the problem)."""
+    declared = document.get("schema_version") if isinstance(document, dict) else None
+    if isinstance(declared, str) and declared in SUPPORTED_VERSIONS:
+        return declared
+    if isinstance(declared, float) and repr(declared) in SUPPORTED_VERSIONS:
+        return repr(declared)  # YAML's unquoted 1.0: judged by the version it names, the message says to quote it
+    return LATEST_VERSION
+
+
+def fast_is_valid(document: Any, version: str | None = None) -> bool:
+    """True if ``document`` is valid against ``version`` (default: the version it declares;
+    jsonschema_rs, compiled once per process).
 
     A document jsonschema_rs cannot even take in (non-string keys, integers beyond 64 bits,
     non-JSON Python objects) is reported as not valid, so the caller falls back to the
     Python validator, which gives the verdict and the messages.
     """
     try:
-        return bool(_fast_validator(version).is_valid(document))
+        return bool(_fast_validator(version or version_of(document)).is_valid(document))
     except (ValueError, TypeError, OverflowError, RecursionError):
         return False
 
@@ -169,7 +182,7 @@ def check_document(document: Any) -> list[SchemaProblem]:
             f"unknown schema_version {_short(declared)}: this mpistd reads "
             + ", ".join(f'"{v}"' for v in SUPPORTED_VERSIONS),
         )]
-    version = declared if isinstance(declared, str) else LATEST_VERSION
+    version = version_of(document)
     if fast_is_valid(document, version):
         return []
     return _python_problems(document, version)

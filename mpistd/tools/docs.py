@@ -48,12 +48,13 @@ _EXAMPLE_MAX = 60
 def build_docs(schema_dir: str | Path | None = None, rules: list[Rule] | None = None) -> dict[str, str]:
     """The generated pages, as {path relative to the docs folder: text}.
 
-    ``schema_dir`` defaults to the packaged `schemas/1.0/`; ``rules`` to `registry.all_rules()`.
+    ``schema_dir`` defaults to the packaged schemas of the latest version; ``rules`` to `registry.all_rules()`.
     """
     if schema_dir is None:
         from mpistd.resources import schema_dir as default_schema_dir
+        from mpistd.standard.schema import LATEST_VERSION
 
-        schema_dir = default_schema_dir("1.0")
+        schema_dir = default_schema_dir(LATEST_VERSION)
     if rules is None:
         from mpistd.rules.registry import all_rules
 
@@ -181,6 +182,11 @@ def standard_markdown(schema_dir: Path) -> str:
         "(`_ug` = µg of iron, `_uL` = µL, `_mm2` = mm², …); the *unit* column repeats them. Objects are closed: "
         "a key not listed is an error, except keys starting with `x-` (lab-specific extensions and "
         "`x-mpistd-ignore` suppressions).",
+        "",
+        "Versions: a document declares the version it was written for in `schema_version` and is checked "
+        "against that version's schemas (`schemas/1.0/`, `schemas/1.1/`, …). A 1.x version only adds optional "
+        "fields and rules, so every valid 1.0 document stays valid when it declares 1.1; a field new in 1.1 is "
+        "a schema error (MPI002) in a document that declares 1.0. `tests/core/test_schema_versions.py` checks both.",
         "",
         "| schema file | title | `$id` |",
         "|---|---|---|",

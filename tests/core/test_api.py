@@ -57,9 +57,9 @@ def test_schema_command_prints_and_writes_the_normative_schemas(tmp_path: Path) 
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-m", "mpistd", "schema"], capture_output=True, text=True, env=env)
     entry = json.loads(out.stdout)
-    assert entry["$id"] == "https://mpistd.org/schema/1.0/dataset.schema.json"
+    assert entry["$id"] == "https://mpistd.org/schema/1.1/dataset.schema.json"  # the latest version by default
     jsonschema.Draft202012Validator.check_schema(entry)
     subprocess.run([sys.executable, "-m", "mpistd", "schema", "-o", str(tmp_path / "s")], check=True, env=env,
                    capture_output=True)
     written = sorted(p.name for p in (tmp_path / "s").iterdir())
-    assert written == sorted(p.name for p in (ROOT / "schemas" / "1.0").glob("*.schema.json"))
+    assert written == sorted(p.name for p in (ROOT / "schemas" / "1.1").glob("*.schema.json"))

@@ -100,7 +100,7 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_version_names_the_standard() -> None:
     proc = run("--version")
-    assert proc.returncode == 0 and "standard 1.0" in proc.stdout
+    assert proc.returncode == 0 and "standard 1.1" in proc.stdout
 
 
 def test_json_output_records_versions_and_input_hashes() -> None:
@@ -108,7 +108,7 @@ def test_json_output_records_versions_and_input_hashes() -> None:
 
     path = VECTORS / "clean.mpical.json"
     out = json.loads(run("validate", str(path), "--format", "json").stdout)
-    assert out["tool"]["name"] == "mpistd" and out["schema_version"] == "1.0"
+    assert out["tool"]["name"] == "mpistd" and out["schema_version"] == "1.1"
     assert out["datasets"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -57,19 +57,21 @@ def check(document: Any) -> list[SchemaProblem]:
 
 
 # =========================================================================== the schema files
-def test_the_schema_files_are_the_standard_set():
-    names = sorted(p.name for p in schema_dir("1.0").glob("*.schema.json"))
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_the_schema_files_are_the_standard_set(version):
+    names = sorted(p.name for p in schema_dir(version).glob("*.schema.json"))
     assert names == sorted(f"{n}.schema.json" for n in SCHEMA_FILES)
-    assert set(load_schemas("1.0")) == {schema_uri("1.0", n) for n in names}
-    assert SUPPORTED_VERSIONS == ("1.0",)
+    assert set(load_schemas(version)) == {schema_uri(version, n) for n in names}
+    assert SUPPORTED_VERSIONS == ("1.0", "1.1")
 
 
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
 @pytest.mark.parametrize("name", SCHEMA_FILES)
-def test_every_schema_file_passes_the_draft_2020_12_metaschema(name):
-    schema = json.loads((schema_dir("1.0") / f"{name}.schema.json").read_text(encoding="utf-8"))
+def test_every_schema_file_passes_the_draft_2020_12_metaschema(name, version):
+    schema = json.loads((schema_dir(version) / f"{name}.schema.json").read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == f"https://mpistd.org/schema/1.0/{name}.schema.json"
+    assert schema["$id"] == f"https://mpistd.org/schema/{version}/{name}.schema.json"
     assert schema.get("title") and schema.get("description")
 
 
