@@ -369,11 +369,33 @@ class Environment(_Object):
     iron_per_cell_pg: NonNegative | None = None
 
 
-class ImageRef(_Object):
+class ImageSlice(_Object):
+    """One file of a slice series (1.1)."""
+
     path: RelativePath
+    sha256: Sha256
+
+
+FileIndex = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=2147483647)]
+
+
+class ImageRef(_Object):
+    path: RelativePath | None = None  # required unless slices (1.1) is given
     format: Literal["npy", "tiff", "dicom", "mdf"] | None = None
     sha256: Sha256 | None = None
     pixel_size_mm: PositiveAxes | None = None
+    frame: FileIndex | None = None  # 1.1
+    channel: FileIndex | None = None  # 1.1
+    magnitude: bool = False  # 1.1
+    slices: Annotated[list[ImageSlice], Field(min_length=1, max_length=4096)] | None = None  # 1.1
+
+    @model_validator(mode="after")
+    def _path_or_slices(self) -> "ImageRef":
+        if self.slices is None and self.path is None:
+            raise ValueError("an image needs a path (or, in 1.1, slices)")
+        if self.slices is not None and self.format != "dicom":
+            raise ValueError('a slice series needs format "dicom"')
+        return self
 
 
 class Replicate(_Object):

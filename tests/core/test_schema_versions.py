@@ -25,7 +25,7 @@ def _tested_properties(condition: Any) -> set[str]:
     for key in ("allOf", "anyOf", "oneOf"):
         for part in condition.get(key, []):
             names |= _tested_properties(part)
-    return names
+    return names | _tested_properties(condition.get("not"))
 
 
 def _compatible(old: Any, new: Any, where: str, old_props: set[str], problems: list[str]) -> None:
@@ -58,7 +58,12 @@ def _compatible(old: Any, new: Any, where: str, old_props: set[str], problems: l
             else:
                 _compatible(value, new[key], f"{where}/{key}", old_props, problems)
         for key in set(new) - set(old) - _TEXT:
-            if key not in ("properties", "allOf", "$defs"):
+            if key == "allOf":
+                for i, extra in enumerate(new[key]):
+                    tested = _tested_properties(extra.get("if"))
+                    if not tested or tested & set(old.get("properties", {})):
+                        problems.append(f"{where}/allOf/{i}: a new conditional that tests 1.0 properties {sorted(tested)}")
+            elif key not in ("properties", "$defs"):
                 problems.append(f"{where}: 1.1 adds the keyword {key!r}")
     elif isinstance(old, list) and isinstance(new, list):
         if len(old) != len(new):

@@ -54,6 +54,7 @@ from mpistd.load.images._contract import (
     ErrorKind,
     ImageError,
     LoadedImage,
+    TracerInfo,
     _as_image,
     _why,
 )
@@ -62,7 +63,7 @@ from mpistd.load.images.mdf import _read_mdf
 from mpistd.load.images.npy import _read_npy
 from mpistd.load.images.tiff import _read_tiff
 
-__all__ = ["ImageError", "LoadedImage", "resolve_image_path", "load_image", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind"]
+__all__ = ["ImageError", "LoadedImage", "TracerInfo", "resolve_image_path", "load_image", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind"]
 
 # --------------------------------------------------------------------------------------
 # Path

@@ -34,10 +34,32 @@ class ImageError(Exception):
 
 
 @dataclass(frozen=True)
+class TracerInfo:
+    """One tracer the file says was imaged (MDF v2 ``/tracer``; MDF.tex, "Tracer").
+
+    Values as the file states them, in the specification's units; ``None`` where absent.
+    """
+
+    name: str | None = None
+    vendor: str | None = None
+    batch: str | None = None
+    solute: str | None = None  # e.g. "Fe"
+    concentration_mol_per_L: float | None = None  # of the solute
+    volume_L: float | None = None
+
+
+@dataclass(frozen=True)
 class LoadedImage:
-    array: np.ndarray  # float64, 2D (z, x) or 3D (z, y, x)
-    spacing_mm: dict[str, float] | None  # from the file when the format carries it
+    array: np.ndarray  # 2D (z, x) or 3D (z, y, x), in the dataset's axes
+    spacing_mm: dict[str, float] | None  # pixel size the file itself states, per axis (None: it states none)
     format: str
+    spacing_source: str | None = None  # where the file states it, for messages ("DICOM PixelSpacing", ...)
+    frames: int = 1  # frames (MDF: Q; DICOM: temporal frames that are not slices) the file holds
+    channels: int = 1  # receive channels (MDF: S) the file holds
+    frame: int = 0  # the frame that was read
+    channel: int = 0  # the channel that was read
+    tracers: tuple[TracerInfo, ...] = ()  # what the file says was imaged (MDF /tracer)
+    mask: np.ndarray | None = None  # True where a voxel counts; False e.g. for MDF isOverscanRegion voxels
 
 
 def _why(exc: Exception) -> str:
