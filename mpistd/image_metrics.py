@@ -75,7 +75,7 @@ def compute_image_results(model: Any, base_dir: Path | None, options: Options, o
 
 def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options, out: Any, noise: Any, k: float,
                roi_method: str, axis: str, ImageResult: type) -> None:
-    from mpistd.load.images import ImageError, load_image
+    from mpistd.load.images import ImageError, ReadRequest, load_image
     from mpistd.quantify import imaging
 
     arrays, spacings, thresholds, pending = [], [], [], []
@@ -86,10 +86,16 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
             result.error_kind, result.error = "missing", "no base folder to resolve image paths against"
             continue
         try:
-            loaded = load_image(base_dir, ref.path, ref.format, sha256=ref.sha256, max_bytes=options.max_image_bytes)
+            request = ReadRequest(frame=ref.frame, channel=ref.channel, magnitude=ref.magnitude)
+            loaded = load_image(base_dir, ref.path, ref.format, sha256=ref.sha256, max_bytes=options.max_image_bytes,
+                                request=request)
         except ImageError as exc:
             result.error_kind, result.error = exc.kind, str(exc)
             continue
+        result.file_spacing_mm, result.spacing_source = loaded.spacing_mm, loaded.spacing_source
+        result.frames, result.channels, result.frame, result.channel = (loaded.frames, loaded.channels,
+                                                                        loaded.frame, loaded.channel)
+        result.tracers = loaded.tracers
         image = loaded.array
         spacing = _spacing(ref, loaded, acquisition)
         if spacing is None:

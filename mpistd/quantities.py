@@ -218,6 +218,14 @@ class ImageResult:
     out_of_range: int = 0
     corrected: bool = False
     threshold: float | None = None  # k·SD used for this image (None: no noise SD known)
+    # what the file itself states (load.images.LoadedImage without its pixels), for MPI017/MPI018
+    file_spacing_mm: dict[str, float] | None = None
+    spacing_source: str | None = None
+    frames: int = 1
+    channels: int = 1
+    frame: int = 0
+    channel: int = 0
+    tracers: tuple[Any, ...] = ()  # load.images.TracerInfo
 
     def to_dict(self) -> dict[str, Any]:
         return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,

@@ -54,6 +54,7 @@ from mpistd.load.images._contract import (
     ErrorKind,
     ImageError,
     LoadedImage,
+    ReadRequest,
     TracerInfo,
     _as_image,
     _why,
@@ -63,7 +64,7 @@ from mpistd.load.images.mdf import _read_mdf
 from mpistd.load.images.npy import _read_npy
 from mpistd.load.images.tiff import _read_tiff
 
-__all__ = ["ImageError", "LoadedImage", "TracerInfo", "resolve_image_path", "load_image", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind"]
+__all__ = ["ImageError", "LoadedImage", "ReadRequest", "TracerInfo", "resolve_image_path", "load_image", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind"]
 
 # --------------------------------------------------------------------------------------
 # Path
@@ -181,6 +182,7 @@ def load_image(
     *,
     sha256: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    request: ReadRequest | None = None,
 ) -> LoadedImage:
     """Read a replicate's image: path check, size check, sha256 check, then the reader."""
     if fmt not in _READERS:
@@ -200,7 +202,7 @@ def load_image(
         else:
             src = _read_verified(path, size, relative, sha256)
     try:
-        arr, spacing = _READERS[fmt](src, size, max_bytes, what)
+        arr, spacing = _READERS[fmt](src, size, max_bytes, what, request or ReadRequest())
     except ImageError:
         raise
     except MemoryError:

@@ -34,6 +34,15 @@ class ImageError(Exception):
 
 
 @dataclass(frozen=True)
+class ReadRequest:
+    """What the dataset's image reference asks of the reader (1.1 fields; ``None``: not named)."""
+
+    frame: int | None = None
+    channel: int | None = None
+    magnitude: bool = False
+
+
+@dataclass(frozen=True)
 class TracerInfo:
     """One tracer the file says was imaged (MDF v2 ``/tracer``; MDF.tex, "Tracer").
 

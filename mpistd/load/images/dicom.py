@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mpistd.load.images._contract import ImageError, _check_decoded_size
+from mpistd.load.images._contract import ImageError, ReadRequest, _check_decoded_size
 
 
-def _read_dicom(path: Path | io.BytesIO, size: int, max_bytes: int, what: str) -> tuple[np.ndarray, dict[str, float] | None]:
+def _read_dicom(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, request: ReadRequest) -> tuple[np.ndarray, dict[str, float] | None]:
     import pydicom
     from pydicom.errors import InvalidDicomError
 

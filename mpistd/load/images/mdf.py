@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpistd.load.images._contract import ImageError, _check_decoded_size
+from mpistd.load.images._contract import ImageError, ReadRequest, _check_decoded_size
 
 
 def _h5_get(f, name: str, what: str):
@@ -15,7 +15,7 @@ def _h5_get(f, name: str, what: str):
     return f[name]
 
 
-def _read_mdf(path: Path | io.BytesIO, size: int, max_bytes: int, what: str) -> tuple[np.ndarray, dict[str, float] | None]:
+def _read_mdf(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, request: ReadRequest) -> tuple[np.ndarray, dict[str, float] | None]:
     import h5py
 
     with h5py.File(path, "r") as f:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mpistd.load.images._contract import ImageError, _check_decoded_size
+from mpistd.load.images._contract import ImageError, ReadRequest, _check_decoded_size
 
 
-def _read_tiff(path: Path | io.BytesIO, size: int, max_bytes: int, what: str) -> tuple[np.ndarray, None]:
+def _read_tiff(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, request: ReadRequest) -> tuple[np.ndarray, None]:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
