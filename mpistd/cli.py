@@ -212,7 +212,8 @@ def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:
     return out
 
 
-def render_report(report: Any, fmt: str, colour: bool = False) -> str:
+def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | None = None,
+                  sarif_category: str | None = None) -> str:
     if fmt == "json":
         from mpistd.render.json import render_json
 
@@ -221,7 +222,7 @@ def render_report(report: Any, fmt: str, colour: bool = False) -> str:
         from mpistd.render.sarif import render_sarif
         from mpistd.rules.registry import all_rules
 
-        return render_sarif(report, all_rules())
+        return render_sarif(report, all_rules(), srcroot=srcroot, category=sarif_category)
     if fmt == "junit":
         from mpistd.render.junit import render_junit
         from mpistd.rules.registry import all_rules
@@ -241,10 +242,15 @@ def render_report(report: Any, fmt: str, colour: bool = False) -> str:
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
               help="Also write FORMAT (text, json, sarif, junit) to PATH; repeatable.")
 @click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@click.option("--srcroot", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="SARIF: folder the file URIs are relative to (default: git's top level, else the current folder).")
+@click.option("--sarif-category", default=None, metavar="CATEGORY",
+              help="SARIF: write runs[0].automationDetails.id = CATEGORY/ (one per matrix job in code scanning).")
 @_common_options
-def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, profile: str | None,
-             config: Path | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
-             baseline: Path | None, jobs: int | None, shard: str | None, debug: bool) -> None:
+def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, srcroot: Path | None,
+             sarif_category: str | None, profile: str | None, config: Path | None, strict: bool,
+             select: tuple[str, ...], ignore: tuple[str, ...], baseline: Path | None, jobs: int | None,
+             shard: str | None, debug: bool) -> None:
     """Validate dataset files, or folders searched for *.mpical.json / *.mpical.yaml / *.mpical.yml."""
     targets = _parse_outputs(outputs)
     shard_t = _parse_shard(shard)
@@ -256,9 +262,10 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
         report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render_report(report, fmt, colour=colour), nl=False)
+        click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category),
+                   nl=False)
         for f, target in targets:
-            write_atomic(target, render_report(report, f))
+            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category))
         return int(report.exit_code)
 
     sys.exit(_guard(debug, body))
@@ -381,19 +388,26 @@ def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None,
 
 # ------------------------------------------------------------------------------------- schema
 @cli.command()
-@click.option("--version", "version", default=SCHEMA_VERSION, show_default=True, help="Standard version.")
+@click.option("--version", "version", default=SCHEMA_VERSION, show_default=True,
+              help="Standard version, or 'report' for the schema of the JSON output (its $schema).")
 @click.option("--output", "-o", "output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write every schema file into this folder instead of printing the entry schema.")
 def schema(version: str, output: Path | None) -> None:
-    """Print the standard's JSON Schema (or write all its files with -o DIR)."""
-    from mpistd.resources import schema_dir
+    """Print the standard's JSON Schema (or write all its files with -o DIR).
+
+    `--version report` prints the schema of `mpistd validate --format json`, the URI in its `$schema`.
+    """
+    from mpistd.resources import schema_dir, schemas_root
 
     folder = schema_dir(version)
-    if not folder.is_dir():
-        raise click.BadParameter(f"unknown standard version {version!r}", param_hint="--version")
+    entry = "mpistd-report.schema.json" if version == "report" else "dataset.schema.json"
+    if version in ("", ".", "..") or "/" in version or "\\" in version or not (folder / entry).is_file():
+        known = sorted(p.name for p in schemas_root().iterdir() if p.is_dir())
+        raise click.BadParameter(f"unknown standard version {version!r} (known: {', '.join(known)})",
+                                 param_hint="--version")
     files = sorted(folder.glob("*.schema.json"))
     if output is None:
-        click.echo((folder / "dataset.schema.json").read_text(encoding="utf-8"), nl=False)
+        click.echo((folder / entry).read_text(encoding="utf-8"), nl=False)
         return
     from mpistd._atomic import write_atomic
 

@@ -48,7 +48,7 @@ class Emitter:
         self._inline = _inline_suppressions(doc.data) if has_inline else {}
 
     def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
-             line: int | None = None, column: int | None = None) -> None:
+             line: int | None = None, column: int | None = None, metric: str | None = None) -> None:
         from mpistd.rules.registry import get_rule
 
         rule = get_rule(rule_id)
@@ -66,6 +66,7 @@ class Emitter:
             column=column,
             rationale=rule.rationale,
             remedy=rule.remedy,
+            metric=metric,
         )
         if level is None:
             self.suppressed.append(Suppressed(finding, source, reason))
@@ -75,7 +76,7 @@ class Emitter:
             if inline is not None:
                 self.suppressed.append(Suppressed(finding, "inline", inline))
                 return
-            if finding.fingerprint in self.options.baseline:
+            if _in_baseline(finding.fingerprint, self.options.baseline):
                 self.suppressed.append(Suppressed(finding, "baseline", "present in the baseline"))
                 return
         self.findings.append(finding)
@@ -94,6 +95,11 @@ class Emitter:
                 if rid == rule_id:
                     return reason
         return None
+
+
+def _in_baseline(fp: tuple[str, str, str, str | None], baseline: frozenset[tuple[str, str, str, str | None]]) -> bool:
+    """A v2 baseline entry matches rule, file, pointer and metric; a v1 entry (metric None) any metric."""
+    return bool(baseline) and (fp in baseline or fp[:3] + (None,) in baseline)
 
 
 def _inline_suppressions(data: Any) -> dict[str, list[tuple[str, str]]]:
@@ -217,7 +223,7 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
     for rule in checks():
         for hit in rule.check(ctx):
-            emitter.emit(rule.id, hit.pointer, hit.message, hit.severity)
+            emitter.emit(rule.id, hit.pointer, hit.message, hit.severity, metric=hit.metric)
     # an image over the size limit is a structure finding (MPI005, at the image), not MPI014
     for pointer, image in quantities.images.items():
         if image.error_kind == "too_large":
