@@ -26,14 +26,31 @@ class InternalError(click.ClickException):
 
 def _guard(debug: bool, func: Callable[[], int]) -> int:
     """Run a command body: usage problems exit 2, bugs exit 3 with one line."""
+    from mpistd._environment import (
+        EnvironmentProblem,
+        is_missing_pdf_library,
+        missing_extra,
+        pdf_library_message,
+    )
     from mpistd.collect import SelectionError
     from mpistd.config import ConfigError
 
     try:
         return func()
-    except (SelectionError, ConfigError) as exc:
+    except (SelectionError, ConfigError, EnvironmentProblem) as exc:
         click.echo(f"mpistd: {exc}", err=True)
         return 2
+    except ImportError as exc:
+        problem = missing_extra(exc)
+        if problem is None:
+            return _internal_error(debug, exc)
+        click.echo(f"mpistd: {problem}", err=True)
+        return 2
+    except OSError as exc:
+        if is_missing_pdf_library(exc):
+            click.echo(f"mpistd: {pdf_library_message(str(exc).splitlines()[0] if str(exc) else '')}", err=True)
+            return 2
+        return _internal_error(debug, exc)
     except click.exceptions.Exit:
         raise
     except click.ClickException:
@@ -42,16 +59,34 @@ def _guard(debug: bool, func: Callable[[], int]) -> int:
         click.echo("mpistd: interrupted", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if debug:
-            import traceback
+        return _internal_error(debug, exc)
 
-            traceback.print_exc()
-        click.echo(
-            f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
-            f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
-            err=True,
-        )
-        return 3
+
+def _internal_error(debug: bool, exc: BaseException) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(
+        f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
+        f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
+        err=True,
+    )
+    return 3
+
+
+def _require(*modules: str) -> None:
+    """Import the optional modules a command needs before it starts: a missing one is a MissingExtra
+    (exit 2, naming ``pip install 'mpistd[EXTRA]'``) before any work is done."""
+    import importlib
+
+    from mpistd._environment import missing_extra
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise (missing_extra(exc) or exc) from None
 
 
 def _parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -373,6 +408,7 @@ def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None,
         from mpistd._atomic import write_atomic
         from mpistd.tools.importer import TableImportError, import_table
 
+        _require("pandas", "pint", *(("openpyxl",) if table.suffix.lower() in (".xlsx", ".xlsm") else ()))
         try:
             doc = import_table(table, metadata, sheet=sheet)
         except TableImportError as exc:
@@ -446,6 +482,11 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             raise click.BadParameter(str(exc), param_hint="--output") from None
         if to_stdout and resolved != "html":
             raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
+        _require("jinja2", "markupsafe", "matplotlib", *(("weasyprint",) if resolved == "pdf" else ()))
+        if resolved == "pdf":
+            from mpistd._environment import import_weasyprint
+
+            import_weasyprint()  # Pango missing: exit 2 naming the system packages, before any work
         base = _base_options(profile, strict, select, ignore, baseline)
         selected = collect(list(paths), base, config, shard_t)
         if kind != "site" and len(selected) > 1:
@@ -498,6 +539,7 @@ def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_
     def body() -> int:
         from mpistd.tools.simulate import simulate_dataset
 
+        _require(*{"tiff": ("tifffile",), "mdf": ("h5py",)}.get(image_format, ()))
         try:
             path = simulate_dataset(out_dir, masses_ug=masses_ug, volume_uL=volume_uL, replicates=replicates,
                                     psf_fwhm_mm=psf_fwhm_mm, psf=psf, noise_sd=noise_sd,
