@@ -247,8 +247,19 @@ def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:
     return out
 
 
+def use_colour(stream: Any = None) -> bool:
+    """Colour on a terminal; ``NO_COLOR`` (non-empty) turns it off, ``FORCE_COLOR`` (non-empty) on
+    where there is no terminal (CI logs). NO_COLOR wins when both are set (no-color.org, force-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream if stream is not None else sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | None = None,
-                  sarif_category: str | None = None) -> str:
+                  sarif_category: str | None = None, terminal: bool = False) -> str:
     if fmt == "json":
         from mpistd.render.json import render_json
 
@@ -267,7 +278,8 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
 
     text = render_text(report, colour=colour)
     if len(report.results) > 1:
-        text = summary_table(report, colour=colour) + "\n" + text
+        # paths are cut (from the left) only to fit a terminal, never in logs and files
+        text = summary_table(report, colour=colour, max_width=70 if terminal else None) + "\n" + text
     return text
 
 
@@ -296,9 +308,9 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
         base = _base_options(profile, strict, select, ignore, baseline)
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
         report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category),
-                   nl=False)
+        colour = use_colour()
+        click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
+                                 terminal=sys.stdout.isatty()), nl=False, color=colour)
         for f, target in targets:
             write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category))
         return int(report.exit_code)
@@ -315,10 +327,12 @@ def baseline() -> None:
 @baseline.command("write")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("mpistd-baseline.json"), show_default=True)
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--profile", type=click.Choice(["default", "publication"]), default=None)
-@click.option("--debug", is_flag=True, default=False)
+              default=Path("mpistd-baseline.json"), show_default=True, help="Where to write the baseline.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Configuration file (default: nearest mpistd.toml or pyproject.toml [tool.mpistd]).")
+@click.option("--profile", type=click.Choice(["default", "publication"]), default=None,
+              help="Severity profile (publication makes reporting gaps errors).")
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def baseline_write(paths: tuple[Path, ...], output: Path, config: Path | None, profile: str | None, debug: bool) -> None:
     """Write the fingerprints (rule, file, pointer) of the current findings to a baseline file."""
 
@@ -398,7 +412,7 @@ def init(path: Path | None, force: bool) -> None:
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the dataset (default: TABLE's name with .mpical.json).")
 @click.option("--sheet", default=None, help="XLSX sheet name (default: the first).")
-@click.option("--debug", is_flag=True, default=False)
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None, debug: bool) -> None:
     """Turn a spreadsheet (CSV/XLSX, one row per replicate) plus a metadata file into a dataset."""
 
@@ -512,17 +526,20 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
               help="Iron mass of each level in µg, comma-separated.")
 @click.option("--volume", "volume_uL", type=click.FloatRange(min=0, min_open=True), default=12.0, show_default=True,
               help="Volume (µL) of the largest level; every level has its concentration.")
-@click.option("--replicates", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--replicates", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Replicate images per level.")
 @click.option("--psf-fwhm", "psf_fwhm_mm", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True,
               help="FWHM of the point-spread function in mm.")
-@click.option("--psf", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
+@click.option("--psf", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True,
+              help="Shape of the point-spread function.")
 @click.option("--noise-sd", type=click.FloatRange(min=0), default=2.0, show_default=True, help="Noise SD (pixel units).")
 @click.option("--receiver", "compressive_receiver", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Simulate a compressive receiver s·tanh(x/s) with this s; the dataset declares its correction table.")
-@click.option("--format", "image_format", type=click.Choice(["npy", "tiff", "mdf"]), default="npy", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "image_format", type=click.Choice(["npy", "tiff", "mdf"]), default="npy", show_default=True,
+              help="Image file format (tiff needs the images extra: tifffile; mdf needs h5py).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (equal seeds, equal files).")
 @click.option("--name", default=None, help="Dataset name (default: from the parameters).")
-@click.option("--debug", is_flag=True, default=False)
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_fwhm_mm: float, psf: str,
              noise_sd: float, compressive_receiver: float | None, image_format: str, seed: int, name: str | None,
              debug: bool) -> None:
