@@ -72,3 +72,37 @@ def test_trailing_comma_is_reported_at_the_comma(text: str, where: tuple[int, in
         parse_bytes(text.encode(), kind="json")
     assert (info.value.line, info.value.column) == where
     assert f"trailing comma before '{bracket}'" in info.value.message
+
+
+def test_init_template_fails_until_its_placeholders_are_filled(tmp_path: Path) -> None:
+    runner = CliRunner()
+    target = tmp_path / "t.mpical.yaml"
+    assert runner.invoke(cli, ["init", str(target)]).exit_code == 0
+    out = runner.invoke(cli, ["validate", str(target), "--format", "json"])
+    assert out.exit_code == 1
+    findings = json.loads(out.output)["datasets"][0]["findings"]
+    assert sorted((f["rule"], f["pointer"]) for f in findings) == [
+        ("MPI002", "/dataset/authors/0/name"), ("MPI002", "/dataset/description")]
+    lines = target.read_text().splitlines()
+    assert all("FILL IN" in lines[f["line"] - 1] for f in findings)  # each finding's line says what to do
+    text = target.read_text().replace("name: null ", "name: A. Author ").replace("description: null ", "description: x ")
+    target.write_text(text)
+    assert runner.invoke(cli, ["validate", str(target)]).exit_code == 0
+
+
+def test_init_template_promag_particle_mass_matches_the_examples_and_the_paper() -> None:
+    import math
+
+    import yaml
+
+    from mpistd.tools.template import template_yaml
+
+    template = yaml.safe_load(template_yaml())["tracers"][0]
+    example = json.loads((EXAMPLES / "promag-fixed-volume.mpical.json").read_text())["tracers"][0]
+    assert template["name"] == example["name"] == "ProMag"
+    m_fg = template["particle_model"]["iron_mass_per_particle_fg"]
+    assert m_fg == example["particle_model"]["iron_mass_per_particle_fg"]
+    # by hand: at the paper's 1.55 µg Fe/µL, n = c/m particles per m³ and the Wigner–Seitz radius
+    # (3/(4πn))^(1/3) is the paper's ~116 µm for ProMag in solution (section 3.1)
+    n = 1.55e-6 / (m_fg * 1e-15) / 1e-9
+    assert (3 / (4 * math.pi * n)) ** (1 / 3) * 1e6 == pytest.approx(116, abs=1)
