@@ -26,12 +26,12 @@ be judged.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path, PurePosixPath
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 from mpistd.findings import Severity
@@ -162,17 +162,26 @@ class Options:
 
 
 def _matches(path: Path, patterns: Iterable[str], base: Path) -> bool:
+    """True when ``path`` matches one of the globs, with gitignore semantics relative to ``base``.
+
+    As in a ``.gitignore`` at ``base``: a glob with a slash (other than a trailing one) is anchored
+    at ``base`` (``legacy/**`` is only ``base/legacy/…``), one without matches at any depth
+    (``*.mpical.yaml``), ``**/`` matches zero or more folders (``**/z.mpical.json`` includes a
+    top-level ``z.mpical.json``), a trailing ``/`` matches folders and so everything below them, and
+    ``!`` re-includes. A path outside ``base`` matches nothing.
+    """
     try:
-        rel = PurePosixPath(path.resolve().relative_to(base.resolve()).as_posix())
+        rel = path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
-        rel = PurePosixPath(path.as_posix())
-    text = str(rel)
-    for pattern in patterns:
-        if rel.match(pattern) or fnmatch.fnmatch(text, pattern):
-            return True
-        if pattern.endswith("/**") and (text + "/").startswith(pattern[:-2]):
-            return True
-    return False
+        return False
+    return _gitignore_spec(tuple(patterns)).match_file(rel)
+
+
+@lru_cache(maxsize=256)
+def _gitignore_spec(patterns: tuple[str, ...]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def _check_levels(mapping: Any, where: str) -> dict[str, str]:
