@@ -45,7 +45,7 @@ class Emitter:
         self.suppressed: list[Suppressed] = []
         # a document that never mentions the key has no inline suppressions: skip the walk
         has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
-        self._inline = _inline_suppressions(doc.data) if has_inline else {}
+        self._inline = _inline_suppressions(doc.data) if doc is not None and has_inline else {}
 
     def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
              line: int | None = None, column: int | None = None, metric: str | None = None) -> None:
@@ -193,8 +193,8 @@ def _validate_document(doc: Document, base_dir: Path | None, options: Options, r
     if not problems:
         from mpistd.standard.references import check_references
 
-        for p in check_references(data):
-            emitter.emit("MPI004", p.pointer, p.message)
+        for ref in check_references(data):
+            emitter.emit("MPI004", ref.pointer, ref.message)
     if not emitter.findings and not any(s.finding.rule in ("MPI002", "MPI003", "MPI004") for s in emitter.suppressed):
         _run_rules(doc, base_dir, options, emitter, result, keep_quantities)
     result.findings = sort_findings(emitter.findings)
@@ -222,6 +222,8 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     quantities = compute_quantities(model, base_dir=base_dir, options=options)
     ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
     for rule in checks():
+        if rule.check is None:  # checks() only returns rules with a check; this tells the type checker
+            continue
         for hit in rule.check(ctx):
             emitter.emit(rule.id, hit.pointer, hit.message, hit.severity, metric=hit.metric)
     # an image over the size limit is a structure finding (MPI005, at the image), not MPI014
@@ -237,12 +239,12 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
 
 
 def validate(
-    target: str | os.PathLike | Mapping[str, Any] | Iterable[str | os.PathLike],
-    base_dir: str | os.PathLike | None = None,
+    target: str | os.PathLike[str] | Mapping[str, Any] | Iterable[str | os.PathLike[str]],
+    base_dir: str | os.PathLike[str] | None = None,
     *,
     profile: str | None = None,
     strict: bool | None = None,
-    config: str | os.PathLike | None = None,
+    config: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     reproducible: bool = False,
 ) -> Report:
