@@ -55,10 +55,16 @@ def test_rules_are_listed_in_id_order() -> None:
     assert ids == sorted(ids) and "MPI053" in ids
 
 
-def test_rules_text_lists_ids_in_order() -> None:
+def test_rules_text_lists_mpi053_with_its_family() -> None:
+    from mpistd.rules.registry import FAMILIES
+
     out = CliRunner().invoke(cli, ["rules"]).output
-    ids = [line.split()[0] for line in out.splitlines() if line.startswith("MPI")]
-    assert ids == sorted(ids) and ids.index("MPI053") == len(ids) - 1
+    rows = [line.split()[:3] for line in out.splitlines() if line.startswith("MPI")]
+    families = [r[2] for r in rows]
+    assert families == sorted(families, key=FAMILIES.index)  # family blocks in docs/rules.md's order
+    ids = [r[0] for r in rows]
+    assert ("MPI053", "fit") == (rows[ids.index("MPI053")][0], rows[ids.index("MPI053")][2])
+    assert ids.index("MPI053") == ids.index("MPI028") + 1 and ids.index("MPI053") < ids.index("MPI050")
 
 
 @pytest.mark.parametrize(("text", "where", "bracket"), [
