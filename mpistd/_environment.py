@@ -54,10 +54,14 @@ def missing_extra(exc: BaseException) -> MissingExtra | None:
                         f"run {install_command(extra)} (or {install_command('all')})")
 
 
+#: how every missing-Pango message starts (the test suite recognizes it in a failed assertion)
+PDF_LIBRARY_MISSING = "PDF output needs the Pango library and a font"
+
+
 def pdf_library_message(detail: str = "") -> str:
     packages = " ".join(PDF_SYSTEM_PACKAGES)
-    return ("PDF output needs the Pango library and a font, which cannot be loaded"
-            + (f" ({detail[:160]})" if detail else "")
+    return (f"{PDF_LIBRARY_MISSING}, which cannot be loaded"
+            + (f" ({detail[:200]})" if detail else "")
             + f": on Debian/Ubuntu run 'sudo apt-get install {packages}' "
               "(macOS: 'brew install pango'); HTML reports (-o report.html) work without them")
 
@@ -74,12 +78,22 @@ def is_missing_pdf_library(exc: BaseException) -> bool:
 
 def import_weasyprint() -> ModuleType:
     """``import weasyprint``, with a missing extra or a missing Pango as an EnvironmentProblem."""
+    import contextlib
+    import io
+
     try:
-        import weasyprint
+        # WeasyPrint prints a banner to stdout when Pango is missing: keep stdout for our output
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint
     except ImportError as exc:
         raise (missing_extra(exc) or exc) from None
     except OSError as exc:  # WeasyPrint dlopens Pango at import time
         if is_missing_pdf_library(exc):
-            raise MissingSystemLibrary(pdf_library_message(str(exc).splitlines()[0] if str(exc) else "")) from None
+            raise MissingSystemLibrary(pdf_library_message(_first_sentence(str(exc)))) from None
         raise
     return weasyprint
+
+
+def _first_sentence(text: str) -> str:
+    head = text.strip().splitlines()[0] if text.strip() else ""
+    return head.split(".  ")[0].rstrip(".")

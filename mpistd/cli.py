@@ -48,7 +48,8 @@ def _guard(debug: bool, func: Callable[[], int]) -> int:
         return 2
     except OSError as exc:
         if is_missing_pdf_library(exc):
-            click.echo(f"mpistd: {pdf_library_message(str(exc).splitlines()[0] if str(exc) else '')}", err=True)
+            click.echo(f"mpistd: {pdf_library_message(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else '')}",
+                       err=True)
             return 2
         return _internal_error(debug, exc)
     except click.exceptions.Exit:

@@ -127,13 +127,18 @@ def test_pdf_tests_skip_with_the_reason_when_pango_is_missing(tmp_path: Path) ->
         "def test_importorskip_does_not_catch_oserror():\n"
         "    import pytest\n"
         "    pytest.importorskip('weasyprint')\n"
+        "def test_cli_assertion_on_the_message():\n"
+        "    from click.testing import CliRunner\n"
+        "    from mpistd.cli import cli\n"
+        f"    r = CliRunner().invoke(cli, ['report', {str(EXAMPLE)!r}, '-o', 'x.pdf'])\n"
+        "    assert r.exit_code in (0, 1), r.output\n"
         "def test_other_failures_still_fail():\n"
         "    assert False\n")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", str(tmp_path)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert "1 failed, 2 skipped" in proc.stdout, proc.stdout
-    assert proc.stdout.count("sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core") == 2
+    assert "1 failed, 3 skipped" in proc.stdout, proc.stdout
+    assert proc.stdout.count("sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core") == 3
 
 
 def test_system_package_lists_agree() -> None:
