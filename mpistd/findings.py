@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 
+#: the ``$schema`` of the JSON output: the report schema, ``schemas/report/`` (``mpistd schema --version report``)
+REPORT_SCHEMA_ID = "https://mpistd.org/schema/report/1.0/mpistd-report.schema.json"
+
+
 class Severity(str, enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -48,11 +52,12 @@ class Finding:
     column: int | None = None
     rationale: str = ""
     remedy: str = ""
+    metric: str | None = None  # for per-metric rules (MPI023–MPI025, MPI031): which metric fired
 
     @property
-    def fingerprint(self) -> tuple[str, str, str]:
-        """What a baseline remembers: rule, file and pointer, never the numbers in the message."""
-        return (self.rule, self.file or "", self.pointer)
+    def fingerprint(self) -> tuple[str, str, str, str | None]:
+        """What a baseline remembers: rule, file, pointer and metric, never the numbers in the message."""
+        return (self.rule, self.file or "", self.pointer, self.metric)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -167,6 +172,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "$schema": REPORT_SCHEMA_ID,
             "tool": {"name": "mpistd", "version": self.mpistd_version},
             "schema_version": self.schema_version,
             "profile": self.profile,

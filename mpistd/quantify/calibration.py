@@ -306,7 +306,7 @@ def _weights(xa: np.ndarray, weighting: str) -> np.ndarray | Unusable:
         return Unusable("1/x weights need x > 0")
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         raw = 1.0 / xa if weighting == "1/x" else 1.0 / (xa * xa)
-        w = raw / raw.mean()
+        w: np.ndarray = raw / raw.mean()
     if not np.all(np.isfinite(w)) or not np.all(w > 0):
         return Unusable(f"{weighting} weights overflow for these x values")
     return w
@@ -316,7 +316,8 @@ def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the diagnostics of one fit all group the same x values: remember the last grouping
     key = xa.tobytes()
     if _LAST_GROUPS[0] == key:
-        return _LAST_GROUPS[1]
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray] = _LAST_GROUPS[1]
+        return cached
     levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
     for arr in (levels, inverse, counts):
         arr.flags.writeable = False
@@ -325,7 +326,7 @@ def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return result
 
 
-_LAST_GROUPS: list = [None, None]
+_LAST_GROUPS: list[Any] = [None, None]
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:

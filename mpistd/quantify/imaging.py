@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -228,7 +228,7 @@ class ImageMetrics:
     threshold: float
     problems: tuple[str, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
         return {
             "max_intensity": self.max_intensity,
@@ -296,7 +296,8 @@ def _start_values(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> np.ndar
             t = (half - y0) / (y1 - y0)
         xc = x0 + t * (x1 - x0)
         bad = ~np.isfinite(xc) | ~valid[rows, j0] | ~valid[rows, j1]
-        return np.where(bad, 0.5 * (x0 + x1), xc)
+        crossed: np.ndarray = np.where(bad, 0.5 * (x0 + x1), xc)
+        return crossed
 
     has_l = left >= 0
     has_r = right < n
@@ -319,7 +320,8 @@ def _start_values(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> np.ndar
     return np.stack([A0, c0, g0], axis=1)
 
 
-def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A, c, g):
+def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A: np.ndarray, c: np.ndarray,
+                   g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u = (x[None, :] - c[:, None]) / g[:, None]
     q = 1.0 / (1.0 + u * u)
     r = Y - A[:, None] * q
@@ -328,7 +330,8 @@ def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A, c, g):
     return u, q, r
 
 
-def _solve3(M: tuple, b: tuple):
+def _solve3(M: tuple[np.ndarray, ...],
+            b: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """Solve symmetric 3×3 systems row-wise (vectorised Cramer with Jacobi scaling).
 
     Returns (δ, ok). ``ok`` is False where the matrix is singular or not finite.
@@ -361,7 +364,7 @@ def _solve3(M: tuple, b: tuple):
 
 def _lm_batch(
     x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, p0: np.ndarray, max_iter: int = _MAX_ITER
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Levenberg–Marquardt for A/(1+((x−x₀)/γ)²) on every row of Y at once.
 
     x: (n,) positions shared by the rows; Y: (P, n) values (0 where missing); W: (P, n)
@@ -389,7 +392,9 @@ def _lm_batch(
     active = np.arange(P)
     # Per-active-row state, kept compact so each iteration costs O(active · n).
     Ya, Wa = Y, W
-    dot = lambda a, b: np.einsum("ij,ij->i", a, b)  # noqa: E731  row-wise dot product
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # row-wise dot product
+        rows: np.ndarray = np.einsum("ij,ij->i", a, b)
+        return rows
     for _ in range(max_iter):
         if active.size == 0:
             break
@@ -484,7 +489,7 @@ def _lm_batch(
     return params, converged & ~failed, iters
 
 
-def _fit_batch(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None):
+def _fit_batch(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalise each row by its peak (the minimum is scale-invariant), fit, scale back.
 
     W: (P, n) 1/0 weights, or None when every point of every row is present.
@@ -650,7 +655,7 @@ def _measure(
 
     # The profile through the maximum pixel along the fwhm axis, unthresholded.
     ai = axes.index(fwhm_axis)
-    sl = list(max_index)
+    sl: list[Any] = list(max_index)
     sl[ai] = slice(None)
     prof = a[tuple(sl)]
     weights = None
@@ -691,15 +696,15 @@ def quantify_images(
     """
     const_sp = isinstance(spacings, Mapping)
     const_th = isinstance(threshold, (int, float, np.floating, np.integer))
-    sp_list = None if const_sp else list(spacings)
-    th_list = None if const_th else [float(t) for t in threshold]
+    sp_list = None if const_sp else list(cast(Sequence[Mapping[str, float]], spacings))
+    th_list = None if const_th else [float(t) for t in cast(Sequence[float], threshold)]
 
     parts: list[_Partial] = []
     for i, im in enumerate(images):
         if (sp_list is not None and i >= len(sp_list)) or (th_list is not None and i >= len(th_list)):
             raise ValueError(f"more images than spacings ({len(sp_list or ())}) or thresholds ({len(th_list or ())})")
-        sp = spacings if const_sp else sp_list[i]
-        th = threshold if const_th else th_list[i]
+        sp = cast(Mapping[str, float], spacings) if const_sp else cast(list[Mapping[str, float]], sp_list)[i]
+        th = cast(float, threshold) if const_th else cast(list[float], th_list)[i]
         parts.append(_measure(im, sp, th, roi_method, fwhm_axis))
     n = len(parts)
     for name, lst in (("spacings", sp_list), ("thresholds", th_list)):
@@ -714,7 +719,7 @@ def quantify_images(
         if p.profile is not None:
             groups.setdefault(p.profile.size, []).append(i)
     for length, members in groups.items():
-        Y = np.stack([parts[i].profile for i in members])
+        Y = np.stack([cast(np.ndarray, parts[i].profile) for i in members])
         W = None
         if any(parts[i].profile_weights is not None for i in members):
             W = np.ones_like(Y)

@@ -167,7 +167,7 @@ def paired_series_agree(ctx: RuleContext) -> Iterator[Hit]:
             if unmatched:
                 msg += "; unmatched points (iron masses differ by more than " \
                        f"{t.pairing_mass_relative * 100:g} %): " + ", ".join(unmatched)
-            yield Hit(cq.pointer, msg)
+            yield Hit(cq.pointer, msg, metric=metric)
 
 
 @rule(

@@ -129,7 +129,7 @@ def linearity(ctx: RuleContext) -> Iterator[Hit]:
             reasons.append(f"lack of fit F = {num(lof.f)} (p = {num(lof.p_value, 3)} < {t.lack_of_fit_alpha:g})")
         if reasons:
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)} is not linear: " + "; ".join(reasons)
-                      + f" (R² = {sf.fit.r_squared:.4f})")
+                      + f" (R² = {sf.fit.r_squared:.4f})", metric=sf.metric)
 
 
 @rule(
@@ -144,7 +144,8 @@ def r_squared_minimum(ctx: RuleContext) -> Iterator[Hit]:
     floor = ctx.options.tolerances.r_squared_min
     for cq, sf in _usable_fits(ctx):
         if sf.fit.r_squared < floor:
-            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: R² = {sf.fit.r_squared:.4f} is below {floor:g}")
+            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: R² = {sf.fit.r_squared:.4f} is below {floor:g}",
+                      metric=sf.metric)
 
 
 @rule(
@@ -164,7 +165,8 @@ def homoscedastic(ctx: RuleContext) -> Iterator[Hit]:
             continue
         if h.significant(alpha):
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: variance at the highest level {num(h.var_high)} vs "
-                                  f"{num(h.var_low)} at the lowest (F = {num(h.f)}, p = {num(h.p_value, 3)})")
+                                  f"{num(h.var_low)} at the lowest (F = {num(h.f)}, p = {num(h.p_value, 3)})",
+                      metric=sf.metric)
 
 
 @rule(

@@ -30,6 +30,7 @@ class Hit:
     pointer: str
     message: str
     severity: Severity | None = None  # only for rules whose severity depends on the case (MPI034)
+    metric: str | None = None  # per-metric rules: the metric, so results on one pointer stay distinct
 
 
 @dataclass(frozen=True)
