@@ -41,7 +41,7 @@ def test_schema_writes_the_report_schema_folder(tmp_path: Path) -> None:
     assert out.exit_code == 0
     assert [p.name for p in (tmp_path / "s").iterdir()] == ["mpistd-report.schema.json"]
     bad = CliRunner().invoke(cli, ["schema", "--version", "9.9"])
-    assert bad.exit_code == 2 and "known: 1.0, report" in bad.output
+    assert bad.exit_code == 2 and "known: 1.0, 1.1, report" in bad.output
 
 
 def _work(tmp_path: Path) -> Path:
