@@ -201,6 +201,10 @@ class QuantificationQuantities:
         if p is not None and hasattr(p, "estimate"):
             d.update({"estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "se": p.se,
                       "m": p.m, "alpha": p.alpha})
+            # issue 14: Fieller interval, variance model and simultaneous block beside the Wald CI
+            d.update({"df": p.df, "variance": p.variance, "sigma": p.sigma, "sample_weight": p.sample_weight,
+                      "critical_value": p.critical_value,
+                      "fieller": _plain(p.fieller), "simultaneous": _plain(p.simultaneous)})
         else:
             d["skipped"] = _plain(p)
         return d
@@ -380,11 +384,15 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
             else:
                 xs.extend([p.x] * len(vals))
                 ys.extend(vals)
-        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete))
+        blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
+        blank_variance = blank.variance() if blank is not None else None
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete,
+                                   blank_variance=blank_variance))
 
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
-                xs: list[float], ys: list[float], options: Options, complete: bool = True) -> SeriesFit:
+                xs: list[float], ys: list[float], options: Options, complete: bool = True,
+                blank_variance: float | None = None) -> SeriesFit:
     from mpistd.quantify import calibration as calc
     from mpistd.quantify import limits as lim
 
@@ -398,7 +406,12 @@ def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: 
     sf.mandel = calc.mandel(xs, ys)
     sf.homoscedasticity = calc.homoscedasticity(xs, ys)
     sf.back_calculated = calc.back_calculated(xs, ys, fit)
-    sf.limits = {"din32645": lim.limits_din32645(fit, alpha=t.limit_alpha), "ich_q2": lim.limits_ich_q2(fit)}
+    sf.limits = {
+        "din32645": lim.limits_din32645(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m, k=t.limit_k,
+                                        blank_variance=blank_variance),
+        "massart": lim.limits_massart(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m),
+        "ich_q2": lim.limits_ich_q2(fit),
+    }
     return sf
 
 
@@ -493,17 +506,34 @@ def _cell_reductions(model: Any, cals: list[CalibrationQuantities]) -> None:
 
 
 def _quantifications(model: Any, cals: list[CalibrationQuantities], options: Options) -> list[QuantificationQuantities]:
-    from mpistd.quantify.limits import inverse_predict
+    from dataclasses import replace
 
+    from mpistd.quantify.limits import InversePrediction, inverse_predict, simultaneous_interval
+
+    t = options.tolerances
     index = {c.id: i for i, c in enumerate(model.calibrations)}
     out = []
+    users: dict[int, list[QuantificationQuantities]] = {}  # id(SeriesFit) -> quantifications using it
+    lines: dict[int, SeriesFit] = {}
     for qi, q in enumerate(model.quantifications or []):
         ci = index[q.calibration]
         qq = QuantificationQuantities(index=qi, id=q.id, pointer=f"/quantifications/{qi}", calibration_index=ci,
                                       metric=q.metric)
         sf = cals[ci].fit_for(q.metric)
         if sf is not None and sf.usable:
-            qq.prediction = inverse_predict(sf.fit, [float(s) for s in q.signal],
-                                            alpha=options.tolerances.prediction_alpha)
+            qq.prediction = inverse_predict(sf.fit, [float(s) for s in q.signal], alpha=t.prediction_alpha,
+                                            variance=t.prediction_variance,
+                                            signal_variance=getattr(q, "signal_variance", None))
+            if isinstance(qq.prediction, InversePrediction):
+                users.setdefault(id(sf), []).append(qq)
+                lines[id(sf)] = sf
         out.append(qq)
+    # several unknowns read with one line: simultaneous intervals beside the per-interval ones
+    for key, group in users.items():
+        if len(group) < 2:
+            continue
+        for qq in group:
+            p = qq.prediction
+            block = simultaneous_interval(lines[key].fit, p, k=len(group), method=t.simultaneous_method)
+            qq.prediction = replace(p, simultaneous=block)
     return out
