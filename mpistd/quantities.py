@@ -157,6 +157,7 @@ class CalibrationQuantities:
     concentration_span: float | None = None  # max / min concentration
     distance_span: tuple[float, float] | None = None  # (min, max) nm
     eq1: dict[str, Any] = field(default_factory=dict)  # metric -> Eq1Result
+    eq1_split: dict[str, Any] = field(default_factory=dict)  # metric -> Eq1Split (offset known)
     paired: PairedComparison | None = None
     cell_reduction: CellReduction | None = None
     fwhm_mean_mm: float | None = None
@@ -180,6 +181,7 @@ class CalibrationQuantities:
             "concentration_span": self.concentration_span,
             "interparticle_distance_span_nm": list(self.distance_span) if self.distance_span else None,
             "eq1": _plain(self.eq1),
+            "eq1_split": _plain(self.eq1_split),
             "paired": self.paired.to_dict() if self.paired else None,
             "cell_reduction": self.cell_reduction.to_dict() if self.cell_reduction else None,
             "fwhm_mean_mm": self.fwhm_mean_mm,
@@ -329,6 +331,7 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
         cq.fwhm_mean_mm = sum(fwhm) / len(fwhm) if fwhm else None
         cals.append(cq)
     _pairings(model, cals, options)
+    _eq1_splits(model, cals)
     _cell_reductions(model, cals)
     quants = _quantifications(model, cals, options)
     out = DatasetQuantities(estimator=estimator, calibrations=cals, quantifications=quants)
@@ -439,6 +442,33 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
             result = eq1_deviation([p.interparticle_distance_nm for p in cq.points], means)
             if hasattr(result, "deviation_percent"):
                 cq.eq1[metric] = result
+
+
+def _eq1_splits(model: Any, cals: list[CalibrationQuantities]) -> None:
+    """Eq. 1's deviation split into offset and spacing parts where an offset is known independently:
+    a measured blank of the series (1.1), else the intercept of the paired fixed-concentration line."""
+    from mpistd.quantify.spacing import Eq1Split, eq1_split
+
+    for cq in cals:
+        if not cq.eq1:
+            continue
+        cal = model.calibrations[cq.index]
+        for metric in cq.eq1:
+            offset: float | None = None
+            source = ""
+            blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
+            if blank is not None and blank.mean() is not None:
+                offset, source = blank.mean(), "blank"
+            elif cq.paired is not None:
+                sf = cals[cq.paired.fc_index].fit_for(metric)
+                if sf is not None and sf.usable and not sf.through_origin:
+                    offset, source = sf.fit.intercept, "paired_intercept"
+            if offset is None:
+                continue
+            result = eq1_split([p.interparticle_distance_nm for p in cq.points],
+                               [p.mean(metric) for p in cq.points], offset, source)
+            if isinstance(result, Eq1Split):
+                cq.eq1_split[metric] = result
 
 
 def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -> None:

@@ -224,10 +224,13 @@ def usable_line(ctx: RuleContext) -> Iterator[Hit]:
     "MPI028", severity="info", family=FAMILY, pointer="as MPI023",
     title="a statistic was skipped",
     rationale="Some statistics cannot be computed for some data (Mandel's test needs 4 points, lack of "
-              "fit needs replicates and non-zero pure error, limits need residual variance); mpistd says "
-              "so instead of printing NaN.",
+              "fit needs replicates and non-zero pure error, limits need residual variance; a weighted fit's "
+              "decision and detection limits need a reported blank's variance; x_BG has no finite value when "
+              "its equation has no real positive root); mpistd says so instead of printing NaN.",
     remedy="Usually: measure replicates at every level and more levels. Nothing to do if the design is deliberate.",
-    sources=("STANDARD.md, Derived quantities",),
+    sources=("STANDARD.md, Derived quantities",
+             "DIN 32645:2008 (x_NG, x_EG with β, x_BG and its roots)",
+             "Massart et al. 1997, section 13.7.8 (x_D); chemCal lod/loq (w.loq, var.loq)"),
 )
 def skipped_statistics(ctx: RuleContext) -> Iterator[Hit]:
     for cq, sf in _usable_fits(ctx):
