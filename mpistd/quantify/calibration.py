@@ -327,7 +327,8 @@ def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the diagnostics of one fit all group the same x values: remember the last grouping
     key = xa.tobytes()
     if _LAST_GROUPS[0] == key:
-        return _LAST_GROUPS[1]
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray] = _LAST_GROUPS[1]
+        return cached
     levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
     for arr in (levels, inverse, counts):
         arr.flags.writeable = False
@@ -336,7 +337,7 @@ def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return result
 
 
-_LAST_GROUPS: list = [None, None]
+_LAST_GROUPS: list[Any] = [None, None]
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:

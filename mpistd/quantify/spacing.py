@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def particle_iron_mass_fg_spherical(
     return float(mass)
 
 
-def _vectorised(values: Any, func, statistic: str, reason: str) -> Any:
+def _vectorised(values: Any, func: Callable[[float], float], statistic: str, reason: str) -> Any:
     """Apply ``func`` to positive finite entries: float|Skipped for scalars, tuple else."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 0:
@@ -122,8 +122,8 @@ def _vectorised(values: Any, func, statistic: str, reason: str) -> Any:
         return float(out) if _positive_finite(out) else Skipped(statistic, "numerical overflow")
     result: list[float | None] = []
     for v in arr.ravel().tolist():
-        out = func(v) if _positive_finite(v) else None
-        result.append(float(out) if out is not None and _positive_finite(out) else None)
+        entry = func(v) if _positive_finite(v) else None
+        result.append(float(entry) if entry is not None and _positive_finite(entry) else None)
     return tuple(result)
 
 

@@ -193,3 +193,53 @@ def test_mpi030_says_the_split_cannot_be_made_without_blank_or_pair() -> None:
     assert split["offset"] == pytest.approx(42.0) and split["offset_source"] == "blank"
     total = result.quantities["calibrations"][fv]["eq1"]["max_intensity"]["deviation_percent"]
     assert split["total_percent"] == pytest.approx(total, rel=1e-12)
+
+
+def _narrow_range_document() -> dict:
+    """Six levels 10–12 µg (three replicates ±4 around 5 + 20·m): a narrow range far from 0."""
+    doc = _base()
+    masses = [10.0, 10.4, 10.8, 11.2, 11.6, 12.0]
+    for point, mass in zip(doc["calibrations"][0]["points"], masses):
+        point["iron_mass_ug"] = mass
+        point.pop("concentration_ug_per_uL", None)
+        point["replicates"] = [{"max_intensity": 5 + 20 * mass + d, "total_intensity": 9.5 * (5 + 20 * mass + d)}
+                               for d in (-4.0, 0.0, 4.0)]
+    doc["calibrations"][0].pop("fits")
+    doc["quantifications"] = []
+    return doc
+
+
+def _din_roots(x: np.ndarray, y: np.ndarray, k: float, alpha: float = 0.01) -> tuple[float, float] | None:
+    """Both roots of x = k·s_x0·t(1 − α/2)·√(1 + 1/n + (x − x̄)²/Q_x) (DIN 32645), by the school formula."""
+    n = x.size
+    b, a = np.polyfit(x, y, 1)
+    s = math.sqrt(np.sum((y - a - b * x) ** 2) / (n - 2))
+    qx = np.sum((x - x.mean()) ** 2)
+    kk = k * s / b * stdtrit(n - 2, 1 - alpha / 2)
+    g2 = kk * kk / qx
+    qa, qb, qc = 1 - g2, 2 * g2 * x.mean(), -kk * kk * (1 + 1 / n + x.mean() ** 2 / qx)
+    disc = qb * qb - 4 * qa * qc
+    if disc < 0:
+        return None
+    r = sorted(((-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)))
+    return r[0], r[1]
+
+
+@pytest.mark.parametrize("k, fires", [(21.0, False), (21.9, True)])
+def test_mpi054_when_the_quantifiable_range_ends_inside_the_calibration(k: float, fires: bool) -> None:
+    """g ≥ 1 on a narrow range 10–12 µg: with k = 21 the x_BG equation's roots (≈10.92, ≈12.85)
+    cover the upper end of the calibration; with k = 21.9 both (≈11.65, ≈11.96) lie inside it and
+    12 µg is not quantifiable (MPI054), for both metrics."""
+    doc = _narrow_range_document()
+    x, y = _xy(doc)
+    roots = _din_roots(x, y, k)
+    assert roots is not None and roots[0] > x.min()
+    assert bool(roots[1] < x.max()) is fires
+    result = _run(doc, limit_k=k)
+    hits = [f for f in result.findings if f.rule == "MPI054"]
+    assert len(hits) == (2 if fires else 0)
+    for hit in hits:
+        assert f"between {roots[0]:.4g} and {roots[1]:.4g}" in hit.message
+    din = next(lim for lim in result.quantities["calibrations"][0]["fits"][0]["limits"]
+               if lim["method"] == "DIN 32645")
+    assert din["quantification_range"] == pytest.approx(list(roots), rel=1e-9)
