@@ -243,3 +243,40 @@ def test_mpi054_when_the_quantifiable_range_ends_inside_the_calibration(k: float
     din = next(lim for lim in result.quantities["calibrations"][0]["fits"][0]["limits"]
                if lim["method"] == "DIN 32645")
     assert din["quantification_range"] == pytest.approx(list(roots), rel=1e-9)
+
+
+@pytest.mark.parametrize("method, fires", [("bonferroni", False), ("scheffe", True)])
+def test_mpi029_for_simultaneous_intervals(method: str, fires: bool) -> None:
+    """The flat line 2000 + 3 m (slope 3, SE = s/√Q_x from numpy; 95 % CI excludes 0, so MPI027 is
+    quiet) read for five unknowns: Bonferroni t(16, 1 − 0.05/10) keeps g = (c·se/b)² < 1, Scheffé
+    √(5·F(5, 16; 0.95)) makes g ≥ 1 and the simultaneous Fieller set unbounded (MPI029)."""
+    doc = _base()
+    masses = [3.1, 6.2, 9.3, 12.4, 15.5, 18.6]
+    spreads = (20, 25, 18, 22, 24, 21)
+    for point, mass, d in zip(doc["calibrations"][0]["points"], masses, spreads):
+        y = 2000.0 + 3.0 * mass
+        point["replicates"] = [{"max_intensity": y + e, "total_intensity": 9.5 * (y + e)} for e in (-d, 0.0, d)]
+    doc["calibrations"][0].pop("fits")
+    q0 = doc["quantifications"][0]
+    q0.pop("reported")
+    doc["quantifications"] = []
+    for i in range(5):
+        q = copy.deepcopy(q0)
+        q["id"] = f"u{i}"
+        q["signal"] = [2020.0 + 5 * i, 2030.0 + 5 * i]
+        doc["quantifications"].append(q)
+    x, y = _xy(doc)
+    b, a = np.polyfit(x, y, 1)
+    se_b = math.sqrt(np.sum((y - a - b * x) ** 2) / (x.size - 2) / np.sum((x - x.mean()) ** 2))
+    assert b - stdtrit(16, 0.975) * se_b > 0
+    crit = stdtrit(16, 1 - 0.05 / 10) if method == "bonferroni" else math.sqrt(5 * fdtri(5, 16, 0.95))
+    g = (crit * se_b / b) ** 2
+    assert bool(g >= 1) is fires
+    result = _run(doc, simultaneous_method=method)
+    hits = [f for f in result.findings if f.rule == "MPI029"]
+    assert len(hits) == (5 if fires else 0)
+    for hit in hits:
+        assert f"simultaneous ({method}, k = 5)" in hit.message
+    for q in result.quantities["quantifications"]:
+        assert q["simultaneous"]["fieller"]["g"] == pytest.approx(g, rel=1e-9)
+        assert q["fieller"]["kind"] == "interval"  # the per-interval one stays bounded
