@@ -564,6 +564,9 @@ def _quantifications(model: Any, cals: list[CalibrationQuantities], options: Opt
             continue
         for qq in group:
             p = qq.prediction
-            block = simultaneous_interval(lines[key].fit, p, k=len(group), method=t.simultaneous_method)
+            try:
+                block = simultaneous_interval(lines[key].fit, p, k=len(group), method=t.simultaneous_method)
+            except OverflowError:
+                continue  # the per-interval result stands; the JSON's simultaneous stays null
             qq.prediction = replace(p, simultaneous=block)
     return out

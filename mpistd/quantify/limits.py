@@ -13,7 +13,8 @@ What each function returns
   ``Skipped`` when the fit is unusable or has zero residual variance.
 * ``inverse_predict(fit, y_observed, ...)`` → ``InversePrediction`` (Wald and Fieller
   intervals), or ``Skipped`` when the fit is unusable, no finite signal was given, the
-  residual variance is zero, or a weighted fit's unknown has no weight (x̂ <= 0).
+  residual variance is zero, a reported signal variance is not finite, or a weighted fit's
+  unknown has no weight (x̂ <= 0).
 * ``simultaneous_interval(fit, prediction, k=..., method=...)`` → ``Simultaneous``: the
   Bonferroni or Scheffé adjusted Wald and Fieller intervals for one of k unknowns read
   with the same calibration.
@@ -491,6 +492,8 @@ def _fieller(fit: LineFit, y_bar: float, v0: float, s: float, crit: float) -> Fi
     a0 = d * d - c2 * (v0 + s * s * h)
     g = c2 * s * s / (q * b * b)
     disc = a1 * a1 - 4.0 * a2 * a0
+    if not all(math.isfinite(v) for v in (a2, a1, a0, g, disc)):
+        raise OverflowError("Fieller interval out of floating-point range")
     if a2 == 0.0 or (a2 < 0.0 and disc <= 0.0):
         return Fieller("real_line", None, None, float(g))
     sq = math.sqrt(max(disc, 0.0))
@@ -498,6 +501,8 @@ def _fieller(fit: LineFit, y_bar: float, v0: float, s: float, crit: float) -> Fi
     r1 = qq / a2
     r2 = a0 / qq if qq != 0.0 else r1
     lo, hi = sorted((r1, r2))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise OverflowError("Fieller interval out of floating-point range")
     if a2 > 0.0:
         return Fieller("interval", float(c + lo), float(c + hi), float(g))
     return Fieller("two_half_lines", float(c + lo), float(c + hi), float(g))
@@ -593,11 +598,14 @@ def inverse_predict(
         if mean_response:
             v0, mode = 0.0, "mean_response"
         elif signal_variance is not None:
-            if not (signal_variance >= 0.0 and math.isfinite(signal_variance)):
+            if signal_variance < 0.0:
                 raise ValueError(f"signal_variance must be >= 0, got {signal_variance!r}")
+            if not math.isfinite(signal_variance):
+                return Skipped(name, "non-finite signal variance")
             v0, mode = float(signal_variance) / m, "reported"
         elif variance == "pooled" and m > 1:
-            ss0 = float(np.sum((ys - y_bar) ** 2)) * w_s
+            with np.errstate(over="ignore", invalid="ignore"):
+                ss0 = float(np.sum((ys - y_bar) ** 2)) * w_s
             ss_res = s * s * df
             df = df + m - 1
             s = math.sqrt((ss_res + ss0) / df)
@@ -643,11 +651,15 @@ def simultaneous_interval(
     (investr's ``adjust``): the Wald interval x̂ ± c·se and the Fieller interval with the
     critical value c = t(df, 1 − α/(2k)) (Bonferroni) or √(k·F(k, df; 1 − α)) (Scheffé),
     at the prediction's own alpha, df and variance. With k = 1 Bonferroni is the
-    per-interval result."""
+    per-interval result. Raises ``OverflowError`` when the adjusted interval leaves the
+    floating-point range."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k!r}")
     crit = _critical(method, prediction.alpha, k, prediction.df)
     half = crit * prediction.se
+    if not (math.isfinite(half) and math.isfinite(prediction.estimate - half)
+            and math.isfinite(prediction.estimate + half)):
+        raise OverflowError("simultaneous interval out of floating-point range")
     fieller = _fieller(fit, prediction.signal_mean, prediction.variance_of_mean, prediction.sigma, crit)
     return Simultaneous(method=method, k=int(k), alpha=prediction.alpha, critical_value=float(crit),
                         ci_low=float(prediction.estimate - half), ci_high=float(prediction.estimate + half),

@@ -398,3 +398,38 @@ def test_simultaneous_critical_values_closed_forms() -> None:
     assert bon.ci_high - bon.ci_low > res.ci_high - res.ci_low
     with pytest.raises(ValueError):
         simultaneous_interval(fit, res, k=2, method="tukey")
+
+
+def _all_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    return True
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scale=st.sampled_from([1e-300, 1e-150, 1e-6, 1.0, 1e6, 1e150, 1e300]),
+       noise=st.floats(1e-6, 1.0), weighting=st.sampled_from(["none", "1/x", "1/x2"]),
+       y0=st.floats(-1e308, 1e308), var=st.one_of(st.none(), st.floats(0, 1e308)),
+       blank=st.one_of(st.none(), st.floats(0, 1e308)), k=st.integers(1, 30))
+def test_extreme_inputs_give_numbers_or_reasons_never_nan(scale: float, noise: float, weighting: str, y0: float,
+                                                          var: float | None, blank: float | None, k: int) -> None:
+    """Degenerate data never raise and never produce NaN/inf: a number or a Skipped reason."""
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    y = scale * (2.0 * x + noise * np.array([1, -1, 0.5, -0.5, 1, -1]))
+    fit = fit_line(x, y, weighting=weighting)
+    if not isinstance(fit, LineFit):
+        return
+    for result in (limits_din32645(fit, k=k, blank_variance=blank), limits_massart(fit),
+                   inverse_predict(fit, [y0], signal_variance=var), inverse_predict(fit, [y0, y0 * 0.5],
+                                                                                   variance="pooled")):
+        assert _all_finite(result.to_dict()), result
+        if isinstance(result, InversePrediction):
+            try:
+                sim = simultaneous_interval(fit, result, k=k, method="scheffe")
+            except OverflowError:
+                continue
+            assert _all_finite(sim.to_dict())
