@@ -315,18 +315,19 @@ def quantification_limit_in_range(ctx: RuleContext) -> Iterator[Hit]:
             continue
         lo, hi = sf.fit.x_min, sf.fit.x_max
         span = lim.quantification_range
+        unit = "µg" if ctx.model.calibrations[cq.index].independent_variable == "iron_mass_ug" else "cells"
         where = f"'{cq.id}' {_label(sf)}: "
         if lim.quantification_limit > hi:
-            msg = (f"{where}the {lim.method} quantification limit {num(lim.quantification_limit)} lies above the "
-                   f"calibrated range {num(lo)}–{num(hi)}")
+            msg = (f"{where}the {lim.method} quantification limit {num(lim.quantification_limit)} {unit} lies above "
+                   f"the calibrated range {num(lo)}–{num(hi)} {unit}")
+            if span is not None:
+                msg += f" (g = {num(lim.g, 3)} ≥ 1: quantifiable range {num(span[0])}–{num(span[1])} {unit})"
         elif span is not None and span[1] < hi:
-            msg = (f"{where}the {lim.method} quantification limit equation has two roots; results are "
-                   f"quantifiable only between {num(span[0])} and {num(span[1])}, not up to the calibrated "
-                   f"maximum {num(hi)}")
+            msg = (f"{where}the {lim.method} quantification limit equation has two roots (g = {num(lim.g, 3)} ≥ 1); "
+                   f"results are quantifiable only between {num(span[0])} and {num(span[1])} {unit}, not up to "
+                   f"the calibrated maximum {num(hi)} {unit}")
         else:
             continue
-        if span is not None:
-            msg += f" (g = {num(lim.g, 3)} ≥ 1: quantifiable range {num(span[0])}–{num(span[1])})"
         yield Hit(sf.pointer, msg)
 
 
