@@ -74,7 +74,12 @@ class Tolerances:
     homoscedasticity_alpha: float = 0.01  # MPI025
     limits_method: str = "din32645"  # MPI045: "din32645" | "ich_q2"
     limit_alpha: float = 0.01  # DIN 32645 alpha
+    limit_beta: float = 0.01  # DIN 32645 / Massart beta of the detection limit (DIN default: = alpha)
+    limit_m: int = 1  # DIN 32645 m: replicate readings of the sample the limits are for
+    limit_k: float = 3.0  # DIN 32645 k: 1/k is the relative uncertainty at x_BG
     prediction_alpha: float = 0.05  # inverse-prediction interval
+    prediction_variance: str = "fixed"  # "fixed" (chemCal) | "pooled" (investr) variance of m readings
+    simultaneous_method: str = "bonferroni"  # "bonferroni" | "scheffe": several unknowns, one line
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str) -> "Tolerances":
@@ -90,6 +95,16 @@ class Tolerances:
                 raise ConfigError(f"{where}: tolerance {key!r} must be a {expected.__name__}, found {value!r}")
             if key == "limits_method" and value not in ("din32645", "ich_q2"):
                 raise ConfigError(f"{where}: limits_method must be 'din32645' or 'ich_q2'")
+            if key == "prediction_variance" and value not in ("fixed", "pooled"):
+                raise ConfigError(f"{where}: prediction_variance must be 'fixed' or 'pooled'")
+            if key == "simultaneous_method" and value not in ("bonferroni", "scheffe"):
+                raise ConfigError(f"{where}: simultaneous_method must be 'bonferroni' or 'scheffe'")
+            if key in ("limit_alpha", "limit_beta", "prediction_alpha") and not 0 < value < 1:
+                raise ConfigError(f"{where}: tolerance {key!r} must be between 0 and 1 (exclusive)")
+            if key == "limit_m" and value < 1:
+                raise ConfigError(f"{where}: limit_m must be at least 1")
+            if key == "limit_k" and not value > 0:
+                raise ConfigError(f"{where}: limit_k must be positive")
             if expected in (float, int) and value < 0:
                 raise ConfigError(f"{where}: tolerance {key!r} must not be negative")
             out[key] = value
