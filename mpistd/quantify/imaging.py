@@ -38,6 +38,14 @@ Conventions fixed here so that two implementations agree (the standard's wording
                            singular normal equations, or a width running away (|γ| over
                            10 profile spans, e.g. a flat profile, whose sum of squares
                            only vanishes as γ → ∞)
+  ``"spacing_overflow"``   the pixel size is so large that an area, volume, total or
+                           FWHM in mm overflows double precision: that metric is None
+
+Memory: an image is used in its own dtype (a uint8 image is never copied to float64);
+per image the extra memory is the ROI mask (one byte a pixel) and the ROI's values. Only
+non-finite pixels or a voxel mask (``mask``) cost one copy of the image in its own float
+dtype. :class:`ImageBatch` reduces each image as it is added and keeps only its profile,
+so a batch never holds its images.
 
 The Lorentzian fits of a batch are done together (:func:`quantify_images`): a vectorised
 Levenberg–Marquardt over all equal-length profiles with the analytic Jacobian (and the
@@ -72,6 +80,7 @@ __all__ = [
     "fit_lorentzian",
     "quantify_image",
     "quantify_images",
+    "ImageBatch",
     "ROI_METHODS",
     "PROBLEMS",
 ]
@@ -84,6 +93,7 @@ PROBLEMS = (
     "fwhm_no_peak",
     "fwhm_too_few_points",
     "fwhm_not_converged",
+    "spacing_overflow",
 )
 
 # Fit controls. XTOL is the relative size of the undamped Gauss-Newton step (A relative
@@ -589,8 +599,12 @@ def _measure(
     threshold: float,
     roi_method: str,
     fwhm_axis: str,
+    mask: np.ndarray | None = None,
 ) -> _Partial:
-    a = np.asarray(image, dtype=np.float64)
+    a = np.asarray(image)
+    if a.dtype.kind not in "iuf":
+        a = a.astype(np.float64)
+    a = np.ascontiguousarray(a)  # a view only when already contiguous
     if a.ndim not in (2, 3):
         raise ValueError(f"image must be 2D (z, x) or 3D (z, y, x), got shape {a.shape}")
     if a.size == 0:
@@ -602,21 +616,37 @@ def _measure(
     T = float(threshold)
     if not math.isfinite(T):
         raise ValueError(f"threshold must be finite, got {threshold!r}")
-    cell = math.prod(sp)  # pixel area (2D, mm²) or voxel volume (3D, mm³)
+    with np.errstate(over="ignore"):
+        cell = math.prod(sp)  # pixel area (2D, mm²) or voxel volume (3D, mm³)
     problems: list[str] = []
+    valid = None
+    if mask is not None:
+        valid = np.asarray(mask, dtype=bool)
+        if valid.shape != a.shape:
+            raise ValueError(f"mask shape {valid.shape} differs from the image's {a.shape}")
+        if valid.all():
+            valid = None
 
     flat = a.reshape(-1)
     k = int(np.argmax(flat))
     mx = flat[k]
     # max finite and min finite <=> every pixel finite (NaN propagates through both
-    # reductions); cheaper than np.isfinite(a).all().
-    all_finite = math.isfinite(mx) and math.isfinite(flat.min())
-    if not all_finite:
+    # reductions); cheaper than np.isfinite(a).all(). Integers are always finite.
+    all_finite = a.dtype.kind in "iu" or (math.isfinite(mx) and math.isfinite(flat.min()))
+    if not all_finite or valid is not None:
+        if a.dtype.kind in "iu":
+            a = a.astype(np.float64)  # only to mark excluded voxels; a masked integer image
         fin = np.isfinite(a)
+        if valid is not None:
+            if not fin[valid].all():
+                problems.append("nan_pixels")
+            fin &= valid
+        else:
+            problems.append("nan_pixels")
         if not fin.any():
-            return _Partial(None, None, None, None, None, 0, (), T, ["all_nan"])
-        problems.append("nan_pixels")
-        a = np.where(fin, a, -np.inf)  # missing pixels: never the max, never above T
+            return _Partial(None, None, None, None, None, 0, (), T,
+                            ["all_nan"])
+        a = np.where(fin, a, -np.inf)  # missing or excluded pixels: never the max, never above T
         flat = a.reshape(-1)
         k = int(np.argmax(flat))
         mx = flat[k]
@@ -639,7 +669,8 @@ def _measure(
     else:
         # Boolean indexing gathers only the ROI (small next to the field of view), then
         # ndarray.sum's pairwise summation. Missing pixels are -inf, never in the mask.
-        roi_sum = float(roi_values[mask].sum())
+        # summed in float64 whatever the pixels' dtype (a uint8 sum would wrap)
+        roi_sum = float(roi_values[mask].sum(dtype=np.float64))
         mean = roi_sum / count
         if a.ndim == 2:
             area = count * cell
@@ -647,6 +678,11 @@ def _measure(
         else:
             volume = count * cell
             total = roi_sum * cell  # STANDARD.md: ROI sum × voxel volume (3D)
+        if not all(v is None or math.isfinite(v) for v in (area, volume, total)):
+            area = area if area is not None and math.isfinite(area) else None
+            volume = volume if volume is not None and math.isfinite(volume) else None
+            total = total if total is not None and math.isfinite(total) else None
+            problems.append("spacing_overflow")
 
     # The profile through the maximum pixel along the fwhm axis, unthresholded.
     ai = axes.index(fwhm_axis)
@@ -654,7 +690,7 @@ def _measure(
     sl[ai] = slice(None)
     prof = a[tuple(sl)]
     weights = None
-    if not all_finite:
+    if not all_finite or valid is not None:
         w = np.isfinite(prof)
         if not w.all():
             weights = w.astype(np.float64)
@@ -674,6 +710,79 @@ def _measure(
     return part
 
 
+class ImageBatch:
+    """Images measured one at a time, their Lorentzian fits solved together.
+
+    :meth:`add` reduces an image at once (maximum, ROI, profile) and keeps only its
+    profile, so the caller can drop the image before reading the next: memory grows with
+    the profiles (:attr:`profile_bytes`), never with the images. :meth:`results` fits the
+    profiles (grouped by length, in pixel units) and returns the metrics in order.
+    """
+
+    def __init__(self, roi_method: str = "threshold_all", fwhm_axis: str = "x") -> None:
+        self.roi_method = roi_method
+        self.fwhm_axis = fwhm_axis
+        self._parts: list[_Partial] = []
+        self.profile_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def add(self, image: np.ndarray, spacing_mm: Mapping[str, float], threshold: float,
+            mask: np.ndarray | None = None) -> int:
+        part = _measure(image, spacing_mm, threshold, self.roi_method, self.fwhm_axis, mask)
+        self._parts.append(part)
+        if part.profile is not None:
+            self.profile_bytes += part.profile.nbytes * (2 if part.profile_weights is not None else 1)
+        return len(self._parts) - 1
+
+    def results(self) -> list[ImageMetrics]:
+        parts = self._parts
+        n = len(parts)
+        # Group the profiles by length; fit each group in pixel units (positions 0..n−1).
+        # The least-squares minimum in mm is the pixel one scaled by the spacing.
+        fwhm: list[float | None] = [None] * n
+        groups: dict[int, list[int]] = {}
+        for i, p in enumerate(parts):
+            if p.profile is not None:
+                groups.setdefault(p.profile.size, []).append(i)
+        for length, members in groups.items():
+            Y = np.stack([parts[i].profile for i in members])
+            W = None
+            if any(parts[i].profile_weights is not None for i in members):
+                W = np.ones_like(Y)
+                for row, i in enumerate(members):
+                    if parts[i].profile_weights is not None:
+                        W[row] = parts[i].profile_weights
+            x = np.arange(length, dtype=np.float64)
+            params, conv, _ = _fit_batch(x, Y, W)
+            for row, i in enumerate(members):
+                g = params[row, 2]
+                if conv[row] and math.isfinite(g) and g != 0:
+                    value = 2.0 * abs(float(g)) * parts[i].axis_spacing
+                    if math.isfinite(value):
+                        fwhm[i] = value
+                    elif "spacing_overflow" not in parts[i].problems:
+                        parts[i].problems.append("spacing_overflow")
+                else:
+                    parts[i].problems.append("fwhm_not_converged")
+        return [
+            ImageMetrics(
+                max_intensity=p.max_intensity,
+                mean_intensity=p.mean_intensity,
+                total_intensity=p.total_intensity,
+                roi_area_mm2=p.area,
+                roi_volume_mm3=p.volume,
+                fwhm_mm=fwhm[i],
+                roi_pixels=p.roi_pixels,
+                max_index=p.max_index,
+                threshold=p.threshold,
+                problems=tuple(p.problems),
+            )
+            for i, p in enumerate(parts)
+        ]
+
+
 def quantify_images(
     images: Iterable[np.ndarray],
     spacings: Mapping[str, float] | Sequence[Mapping[str, float]],
@@ -687,64 +796,26 @@ def quantify_images(
     ``spacings`` and ``threshold`` are either one value for every image or one per image.
     ``images`` may be any iterable, e.g. a generator that loads each image: every image is
     reduced as soon as it arrives (while it is still in the CPU cache) and only its
-    profile is kept for the batched fit, so a batch never holds all its images.
+    profile is kept for the batched fit, so a batch never holds all its images
+    (:class:`ImageBatch`).
     """
     const_sp = isinstance(spacings, Mapping)
     const_th = isinstance(threshold, (int, float, np.floating, np.integer))
     sp_list = None if const_sp else list(spacings)
     th_list = None if const_th else [float(t) for t in threshold]
 
-    parts: list[_Partial] = []
+    batch = ImageBatch(roi_method, fwhm_axis)
     for i, im in enumerate(images):
         if (sp_list is not None and i >= len(sp_list)) or (th_list is not None and i >= len(th_list)):
             raise ValueError(f"more images than spacings ({len(sp_list or ())}) or thresholds ({len(th_list or ())})")
         sp = spacings if const_sp else sp_list[i]
         th = threshold if const_th else th_list[i]
-        parts.append(_measure(im, sp, th, roi_method, fwhm_axis))
-    n = len(parts)
+        batch.add(im, sp, th)
+    n = len(batch)
     for name, lst in (("spacings", sp_list), ("thresholds", th_list)):
         if lst is not None and len(lst) != n:
             raise ValueError(f"{len(lst)} {name} for {n} images")
-
-    # Group the profiles by length; fit each group in pixel units (positions 0..n−1).
-    # The least-squares minimum in mm is the pixel one scaled by the spacing.
-    fwhm: list[float | None] = [None] * n
-    groups: dict[int, list[int]] = {}
-    for i, p in enumerate(parts):
-        if p.profile is not None:
-            groups.setdefault(p.profile.size, []).append(i)
-    for length, members in groups.items():
-        Y = np.stack([parts[i].profile for i in members])
-        W = None
-        if any(parts[i].profile_weights is not None for i in members):
-            W = np.ones_like(Y)
-            for row, i in enumerate(members):
-                if parts[i].profile_weights is not None:
-                    W[row] = parts[i].profile_weights
-        x = np.arange(length, dtype=np.float64)
-        params, conv, _ = _fit_batch(x, Y, W)
-        for row, i in enumerate(members):
-            g = params[row, 2]
-            if conv[row] and math.isfinite(g) and g != 0:
-                fwhm[i] = 2.0 * abs(float(g)) * parts[i].axis_spacing
-            else:
-                parts[i].problems.append("fwhm_not_converged")
-
-    return [
-        ImageMetrics(
-            max_intensity=p.max_intensity,
-            mean_intensity=p.mean_intensity,
-            total_intensity=p.total_intensity,
-            roi_area_mm2=p.area,
-            roi_volume_mm3=p.volume,
-            fwhm_mm=fwhm[i],
-            roi_pixels=p.roi_pixels,
-            max_index=p.max_index,
-            threshold=p.threshold,
-            problems=tuple(p.problems),
-        )
-        for i, p in enumerate(parts)
-    ]
+    return batch.results()
 
 
 def quantify_image(

@@ -48,9 +48,14 @@ import re
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import dataclasses
+
+import numpy as np
+
 from mpistd.load.images._contract import (
     DEFAULT_MAX_BYTES,
     FORMATS,
+    INSTALL_HINT,
     ErrorKind,
     ImageError,
     LoadedImage,
@@ -58,13 +63,15 @@ from mpistd.load.images._contract import (
     TracerInfo,
     _as_image,
     _why,
+    check_spacing,
 )
 from mpistd.load.images.dicom import _read_dicom
 from mpistd.load.images.mdf import _read_mdf
 from mpistd.load.images.npy import _read_npy
 from mpistd.load.images.tiff import _read_tiff
 
-__all__ = ["ImageError", "LoadedImage", "ReadRequest", "TracerInfo", "resolve_image_path", "load_image", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind"]
+__all__ = ["ImageError", "LoadedImage", "ReadRequest", "TracerInfo", "resolve_image_path", "load_image",
+           "load_slice_series", "check_spacing", "FORMATS", "DEFAULT_MAX_BYTES", "ErrorKind", "INSTALL_HINT"]
 
 # --------------------------------------------------------------------------------------
 # Path
@@ -73,7 +80,7 @@ __all__ = ["ImageError", "LoadedImage", "ReadRequest", "TracerInfo", "resolve_im
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def resolve_image_path(base_dir: Path, relative: str) -> Path:
+def resolve_image_path(base_dir: Path, relative: str, *, directory: bool = False) -> Path:
     """The image's real path, guaranteed inside ``base_dir`` (STANDARD.md: "relative to
     the dataset file, never outside its folder").
 
@@ -114,7 +121,12 @@ def resolve_image_path(base_dir: Path, relative: str) -> Path:
         raise ImageError("missing", f"image {relative!r} not found in the dataset's folder") from None
     except OSError as exc:
         raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
+    if directory:
+        if not stat.S_ISDIR(st.st_mode):
+            raise ImageError("unreadable", f"{relative!r} is not a folder")
+        return Path(real)
     if not stat.S_ISREG(st.st_mode):
+        # FIFOs, devices and sockets are refused from stat alone: opening a FIFO would block
         raise ImageError("unreadable", f"image {relative!r} is not a regular file")
     return Path(real)
 
@@ -151,25 +163,38 @@ def _check_sha256_streamed(path: Path, relative: str, expected: str, chunk: int 
     _compare_digest(relative, exp, h.hexdigest())
 
 
-def _read_verified(path: Path, size: int, relative: str, expected: str) -> io.BytesIO:
-    """Read the whole file once, check its sha256, and return those very bytes.
+def _read_verified(path: Path, size: int, relative: str, expected: str | None) -> io.BytesIO:
+    """Read the whole file once, check its sha256 (when declared), and return those very bytes.
 
     For readers that read the whole file anyway (npy, tiff, dicom): they then parse the
     bytes that were hashed, with no second read and no window in which the file could
-    change between the check and the read. ``size`` is bounded by ``max_bytes``.
+    change between the check and the read. ``size`` is bounded by ``max_bytes``. The file
+    is opened non-blocking and checked to be a regular file on the open descriptor, so a
+    path swapped for a FIFO after :func:`resolve_image_path` neither hangs nor is read.
     """
-    exp = _expected_digest(relative, expected)
+    exp = _expected_digest(relative, expected) if expected is not None else None
     buf = bytearray(size)
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImageError("unreadable", f"image {relative!r} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
             got_n = f.readinto(buf)
             extra = f.read(1)
     except OSError as exc:
         raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
+    finally:
+        os.close(fd)
     if got_n != size or extra:
         raise ImageError("unreadable", f"image {relative!r} changed while being read")
-    _compare_digest(relative, exp, hashlib.sha256(buf).hexdigest())
-    return io.BytesIO(buf)
+    if exp is not None:
+        _compare_digest(relative, exp, hashlib.sha256(buf).hexdigest())
+    out = io.BytesIO(buf)
+    out.mpistd_name = os.path.basename(str(path))  # type: ignore[attr-defined]  # the file's own name (OME-TIFF)
+    return out
 
 
 _READERS = {"npy": _read_npy, "tiff": _read_tiff, "dicom": _read_dicom, "mdf": _read_mdf}
@@ -196,18 +221,117 @@ def load_image(
     if size > max_bytes:
         raise ImageError("too_large", f"{what} is {size} bytes, over the limit of {max_bytes} bytes")
     src: Path | io.BytesIO = path
-    if sha256 is not None:
-        if fmt == "mdf":
+    if fmt == "mdf":
+        if sha256 is not None:
             _check_sha256_streamed(path, relative, sha256)
-        else:
-            src = _read_verified(path, size, relative, sha256)
+    else:
+        src = _read_verified(path, size, relative, sha256)
     try:
-        arr, spacing = _READERS[fmt](src, size, max_bytes, what, request or ReadRequest())
+        out = _READERS[fmt](src, size, max_bytes, what, request or ReadRequest())
     except ImageError:
         raise
     except MemoryError:
         raise ImageError("too_large", f"{what} does not fit in memory") from None
+    except ImportError as exc:  # a reader library (or one it needs) is not installed: MPI019
+        raise ImageError("reader_missing", f"{what} needs the Python package {(exc.name or '?')!r}, which is not "
+                                           f"installed; install the image readers with: {INSTALL_HINT}") from None
     except Exception as exc:  # any reader library failure is a finding, not a traceback
         reason = str(exc).replace(str(path), relative)  # name the file as the dataset does
-        raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {reason}") from None
-    return LoadedImage(_as_image(arr, what), spacing, fmt)
+        raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {reason[:200]}") from None
+    return _finish(out, fmt, what)
+
+
+def _finish(out, fmt: str, what: str) -> LoadedImage:
+    """A reader's result (a LoadedImage, or the older (array, spacing) pair) checked the same
+    way for every format: a numeric 2D/3D image, the mask squeezed with it, and the file's
+    pixel size through :func:`check_spacing` (an unusable one is kept as ``spacing_error``:
+    the dataset's declared size may still stand in for it, see mpistd/image_metrics.py)."""
+    loaded = out if isinstance(out, LoadedImage) else LoadedImage(out[0], out[1], fmt)
+    raw_shape = np.shape(loaded.array)
+    array = _as_image(loaded.array, what)
+    mask = loaded.mask
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape == raw_shape:
+            mask = np.squeeze(mask)
+        if mask.shape != array.shape:
+            raise ImageError("format", f"{what}: its voxel mask has shape {mask.shape}, the image {array.shape}")
+    spacing, error = loaded.spacing_mm, loaded.spacing_error
+    source = loaded.spacing_source or f"the {fmt} file"
+    try:
+        spacing = check_spacing(spacing, what, source)
+    except ImageError as exc:
+        spacing, error = None, exc.message
+    return dataclasses.replace(loaded, array=array, mask=mask, spacing_mm=spacing, spacing_error=error,
+                               spacing_source=loaded.spacing_source if spacing or error else None)
+
+
+def load_slice_series(
+    base_dir: Path,
+    folder: str | None,
+    slices: list,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    request: ReadRequest | None = None,
+) -> LoadedImage:
+    """A volume stored one slice per DICOM file (the 1.1 image reference's ``slices``).
+
+    Every slice is confined and hashed like a single image (:func:`resolve_image_path`,
+    its declared sha256) and the sum of their sizes is bounded by ``max_bytes`` before any
+    is read. With ``folder`` (the reference's ``path``), every regular file in that folder
+    must be listed, so that no slice is left out unnoticed. The slices are then ordered and
+    checked by :func:`mpistd.load.images.dicom.assemble_series`.
+    """
+    from mpistd.load.images.dicom import assemble_series
+
+    what = f"slice series of {len(slices)} DICOM files" + (f" in {folder!r}" if folder else "")
+    paths = []
+    total = 0
+    for sl in slices:
+        rel = sl.path if hasattr(sl, "path") else sl["path"]
+        sha = sl.sha256 if hasattr(sl, "sha256") else sl["sha256"]
+        path = resolve_image_path(base_dir, rel)
+        try:
+            size = os.stat(path).st_size
+        except OSError as exc:
+            raise ImageError("unreadable", f"slice {rel!r} cannot be read: {_why(exc)}") from None
+        total += size
+        if total > max_bytes:
+            raise ImageError("too_large", f"{what} is over {max_bytes} bytes (the image limit) at slice {rel!r}")
+        paths.append((rel, path, size, sha))
+    if folder is not None:
+        dir_real = resolve_image_path(base_dir, folder, directory=True)
+        listed = {str(p) for _, p, _, _ in paths}
+        for rel, p, _, _ in paths:
+            if os.path.dirname(str(p)) != str(dir_real):
+                raise ImageError("format", f"{what}: slice {rel!r} is not in the folder {folder!r}")
+        try:
+            names = sorted(os.listdir(dir_real))
+        except OSError as exc:
+            raise ImageError("unreadable", f"folder {folder!r} cannot be listed: {_why(exc)}") from None
+        unlisted = []
+        for name in names:
+            full = os.path.join(str(dir_real), name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and full not in listed:
+                unlisted.append(name)
+        if unlisted:
+            more = f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else ""
+            raise ImageError("format", f"{what}: the folder holds files that are not listed in slices: "
+                                       + ", ".join(repr(n[:60]) for n in unlisted[:3]) + more)
+    datasets = []
+    for rel, path, size, sha in paths:
+        src = _read_verified(path, size, rel, sha)
+        datasets.append((rel, src))
+    try:
+        out = assemble_series(datasets, max_bytes, what, request or ReadRequest())
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError("too_large", f"{what} does not fit in memory") from None
+    except Exception as exc:
+        raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return _finish(out, "dicom", what)
