@@ -268,7 +268,7 @@ def file_metadata_matches(ctx: RuleContext) -> Iterator[Hit]:
         source = result.spacing_source or "the file"
         if result.spacing_error is not None and result.error_kind is None:
             used = ", ".join(f"{a} = {_mm(v)}" for a, v in sorted((result.spacing_mm or {}).items()))
-            yield Hit(f"{pointer}/image", f"image '{path}': {result.spacing_error}; the declared pixel size "
+            yield Hit(f"{pointer}/image", f"{result.spacing_error}; the declared pixel size "
                                           f"({used}) was used instead")
         for axis, file_mm, declared_mm in result.spacing_conflicts:
             rel = abs(file_mm - declared_mm) / abs(declared_mm)

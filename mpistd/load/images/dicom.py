@@ -224,7 +224,7 @@ def _frames_of(src, what: str, max_bytes: int) -> _Frames:
         present = [v for v in values if v is not None]
         if not present:
             return None
-        if len(present) != n or any(not np.allclose(v, present[0], rtol=1e-6, atol=1e-9) for v in present):
+        if len(present) != n or any(not np.allclose(v, present[0], rtol=1e-6, atol=1e-9, equal_nan=True) for v in present):
             raise ImageError("format", f"{what}: {name} differs between frames ({excerpt(values[:3])}…); one "
                                        "grid for every frame is expected")
         return list(present[0])
@@ -246,7 +246,7 @@ def _frames_of(src, what: str, max_bytes: int) -> _Frames:
             gap = _float(v, name, what)
             break
     src_name = "DICOM PixelSpacing" + (" (Pixel Measures functional group)" if look.enhanced else "")
-    return _Frames(pixels, positions, orientation, spacing, gap, src_name + f"; pixel values: {lut}")
+    return _Frames(pixels, positions, orientation, spacing, gap, src_name)
 
 
 def _axis_of(cosines, what: str, name: str) -> tuple[str, int]:
@@ -308,6 +308,7 @@ def _orient(fr: _Frames, what: str, request: ReadRequest) -> LoadedImage:
             raise ImageError("format", f"{what} holds {n} frames (0 to {n - 1}); frame {frame_read} was asked for")
         pix = pix[frame_read:frame_read + 1]
         n = 1
+        order = np.arange(1)
     elif request.frame is not None and slices:
         raise ImageError("format", f"{what}: its {n} frames are slices of one volume; `frame` selects a temporal "
                                    "frame and cannot be used here")
