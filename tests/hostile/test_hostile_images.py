@@ -1,0 +1,138 @@
+"""npy, TIFF and DICOM images that try to leave the dataset's folder, hang the run or lie in
+their headers (issue 11). MDF/HDF5 cases are in their own file.
+
+The outside target of every reference is a FIFO with no writer (any open blocks, and the
+subprocess timeout catches it) beside a sentinel file whose bytes must appear in no
+output (text, JSON, SARIF, JUnit). Fixtures are written from the formats' own
+specifications: OME-XML (OME 2016-06 schema: Pixels, TiffData, UUID FileName) inside a
+baseline TIFF ImageDescription, npy headers by hand (NEP 1 format 1.0).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import base_document, npy_bytes, phantom
+
+SENTINEL = b"SENTINEL-7f3a-do-not-echo"
+REP0 = "/calibrations/0/points/0/replicates/0"
+
+
+def _ome_xml(own: str, other: str, *, sizes: str = "") -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+        'UUID="urn:uuid:11111111-1111-1111-1111-111111111111">'
+        '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="float64" '
+        f'SizeX="24" SizeY="40" SizeZ="2" SizeC="1" SizeT="1"{sizes}>'
+        '<Channel ID="Channel:0:0" SamplesPerPixel="1"/>'
+        f'<TiffData FirstZ="0" IFD="0" PlaneCount="1"><UUID FileName="{own}">'
+        'urn:uuid:11111111-1111-1111-1111-111111111111</UUID></TiffData>'
+        f'<TiffData FirstZ="1" IFD="0" PlaneCount="1"><UUID FileName="{other}">'
+        'urn:uuid:22222222-2222-2222-2222-222222222222</UUID></TiffData>'
+        '</Pixels></Image></OME>'
+    )
+
+
+def _write_tiff(path: Path, array: np.ndarray, description: str | None = None, **kw) -> None:
+    import tifffile
+
+    tifffile.imwrite(path, array, description=description, metadata=None, **kw)
+
+
+@pytest.fixture()
+def outside(tmp_path):
+    """tmp/outside/ with a FIFO (no writer) and a sentinel file; tmp/ds/ the dataset folder."""
+    out = tmp_path / "outside"
+    out.mkdir()
+    os.mkfifo(out / "fifo.ome.tif")
+    (out / "secret.ome.tif").write_bytes(SENTINEL * 64)
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    return ds, out
+
+
+def _dataset(ds: Path, ref: dict) -> Path:
+    doc = base_document()
+    doc["calibrations"][0]["points"][0]["replicates"][0]["image"] = ref
+    path = ds / "d.mpical.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _run_all_outputs(path: Path, tmp: Path) -> tuple[subprocess.CompletedProcess, str]:
+    outs = {fmt: tmp / f"out.{fmt}" for fmt in ("json", "sarif", "junit", "text")}
+    cmd = [sys.executable, "-m", "mpistd", "validate", str(path)] + [a for f, p in outs.items()
+                                                                      for a in ("-o", f"{f}:{p}")]
+    proc = subprocess.run(cmd, capture_output=True, timeout=90, cwd=tmp)  # a blocked open ends here
+    text = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    for p in outs.values():
+        text += p.read_text(encoding="utf-8", errors="replace") if p.exists() else ""
+    return proc, text
+
+
+@pytest.mark.parametrize("target", ["../outside/fifo.ome.tif", "../outside/secret.ome.tif", "/etc/passwd"])
+@pytest.mark.parametrize("with_sha", [False, True])
+def test_ome_tiff_file_references_are_never_followed(outside, target, with_sha):
+    ds, out = outside
+    _write_tiff(ds / "img.ome.tif", phantom(), _ome_xml("img.ome.tif", target))
+    ref = {"path": "img.ome.tif", "format": "tiff", "pixel_size_mm": {"z": 0.5, "x": 0.5}}
+    if with_sha:
+        import hashlib
+
+        ref["sha256"] = hashlib.sha256((ds / "img.ome.tif").read_bytes()).hexdigest()
+    before = os.stat(out / "secret.ome.tif").st_atime_ns
+    proc, text = _run_all_outputs(_dataset(ds, ref), ds.parent)
+    assert proc.returncode == 1, text[-2000:]
+    assert SENTINEL.decode() not in text
+    assert "multi-file OME-TIFF" in text and "MPI014" in text
+    assert "Traceback" not in text
+    assert os.stat(out / "secret.ome.tif").st_atime_ns == before  # never read (where atime is kept)
+
+
+def test_ome_tiff_naming_only_itself_is_read_with_its_physical_size(tmp_path):
+    from mpistd.load.images import load_image
+
+    xml = _ome_xml("one.ome.tif", "one.ome.tif", sizes=' PhysicalSizeX="250" PhysicalSizeY="0.5" '
+                                                        'PhysicalSizeYUnit="mm"')  # X in µm (the default)
+    _write_tiff(tmp_path / "one.ome.tif", np.zeros((40, 24)), xml)
+    got = load_image(tmp_path, "one.ome.tif", "tiff")
+    assert got.spacing_mm == {"z": 0.5, "x": 0.25} and got.spacing_source == "OME-XML PhysicalSize"
+
+
+@pytest.mark.parametrize("unit, per", [("CENTIMETER", 10.0), ("INCH", 25.4), ("NONE", None)])
+def test_tiff_resolution_only_with_an_absolute_unit(tmp_path, unit, per):
+    from mpistd.load.images import load_image
+
+    _write_tiff(tmp_path / "r.tif", np.zeros((40, 24), np.uint16), resolution=(4.0, 2.0), resolutionunit=unit)
+    got = load_image(tmp_path, "r.tif", "tiff")
+    if per is None:
+        assert got.spacing_mm is None  # TIFF 6.0: unit 1 has no absolute meaning
+    else:
+        # XResolution 4 px/unit along a row (x), YResolution 2 px/unit down a column (z in 2D)
+        assert got.spacing_mm == pytest.approx({"x": per / 4.0, "z": per / 2.0})
+
+
+@pytest.mark.parametrize("fmt, name", [("npy", "img.npy"), ("tiff", "img.tif"), ("dicom", "img.dcm")])
+def test_a_fifo_in_the_folder_is_refused_without_opening_it(outside, fmt, name):
+    ds, _out = outside
+    os.mkfifo(ds / name)
+    proc, text = _run_all_outputs(_dataset(ds, {"path": name, "format": fmt, "pixel_size_mm": {"z": 0.5, "x": 0.5}}),
+                                  ds.parent)
+    assert proc.returncode == 1 and "not a regular file" in text
+
+
+def test_npy_minus_one_shape_is_a_finding_with_the_value(outside):
+    ds, _out = outside
+    good = npy_bytes(phantom())
+    bad = good.replace(b"'shape': (40, 24)", b"'shape': (-1, 24)")
+    assert bad != good
+    (ds / "m.npy").write_bytes(bad)
+    proc, text = _run_all_outputs(_dataset(ds, {"path": "m.npy", "format": "npy"}), ds.parent)
+    assert proc.returncode == 1 and "MPI014" in text and "(-1, 24)" in text and "Traceback" not in text
