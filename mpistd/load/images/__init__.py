@@ -181,9 +181,14 @@ def _read_verified(path: Path, size: int, relative: str, expected: str | None) -
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ImageError("unreadable", f"image {relative!r} is not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            got_n = f.readinto(buf)
-            extra = f.read(1)
+        got_n = 0
+        view = memoryview(buf)
+        while got_n < size:  # a regular file returns everything but at EOF; loop for the rare short read
+            k = os.readv(fd, [view[got_n:]])
+            if k == 0:
+                break
+            got_n += k
+        extra = os.read(fd, 1)
     except OSError as exc:
         raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
     finally:
