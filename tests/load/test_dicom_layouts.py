@@ -308,3 +308,23 @@ def test_pixel_size_overflow(tmp_path):
     assert keys == {("MPI016", f"{REP0}/image")}, result.findings
     msg = next(f.message for f in result.findings if f.rule == "MPI016")
     assert "overflow" in msg
+
+
+def test_dicom_declaring_more_pixels_than_the_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    """Rows = Columns = 65535 and 1000 frames declare 8.6 GB of 16-bit pixels in a tiny file:
+    refused from the header (too_large, MPI005), pixel_array is never called."""
+    import pydicom.dataset
+
+    write(tmp_path / "bomb.dcm", np.zeros((2, 2), np.uint16), NumberOfFrames="1000")
+    import pydicom
+
+    ds = pydicom.dcmread(tmp_path / "bomb.dcm")
+    ds.Rows = ds.Columns = 65535
+    ds.save_as(tmp_path / "bomb.dcm")
+
+    def boom(self):  # pragma: no cover - would mean decoding was attempted
+        raise AssertionError("pixel_array called")
+
+    monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array", property(boom))
+    e = _err("too_large", load_image, tmp_path, "bomb.dcm", "dicom")
+    assert "65535" in str(e)

@@ -491,24 +491,30 @@ def test_mpi017_tracer_with_another_solute_is_not_comparable(tmp_path, monkeypat
 
 # ---------------------------------------------------------------------------------------------- MPI019
 
-_NO_PYDICOM = """
+_HIDE_READER = """
 import sys
-sys.modules['pydicom'] = None  # as if mpistd[images] were not installed: import pydicom fails
+sys.modules[sys.argv.pop(1)] = None  # as if mpistd[images] were not installed: the import fails
 from mpistd.cli import main
 sys.argv[0] = "mpistd"
 main()
 """
 
 
-def test_mpi019_reader_missing_is_its_own_finding_and_exit_2_after_all_outputs(tmp_path):
+@pytest.mark.parametrize("module, fmt, name", [("pydicom", "dicom", "a.dcm"), ("tifffile", "tiff", "a.tif"),
+                                               ("h5py", "mdf", "a.mdf")])
+def test_mpi019_reader_missing_is_its_own_finding_and_exit_2_after_all_outputs(tmp_path, module, fmt, name):
     import subprocess
     import sys
 
-    sha = _dicom_phantom(tmp_path / "a.dcm", [0.5, 0.5])
-    path = _doc_with_image(tmp_path, {"path": "a.dcm", "format": "dicom", "sha256": sha})
+    if fmt == "dicom":
+        sha = _dicom_phantom(tmp_path / name, [0.5, 0.5])
+    else:  # the reader is never reached: any bytes do
+        (tmp_path / name).write_bytes(b"not read")
+        sha = hashlib.sha256(b"not read").hexdigest()
+    path = _doc_with_image(tmp_path, {"path": name, "format": fmt, "sha256": sha})
     out = tmp_path / "out.json"
     sarif = tmp_path / "out.sarif"
-    proc = subprocess.run([sys.executable, "-c", _NO_PYDICOM, "validate", str(path), "-o", f"json:{out}",
+    proc = subprocess.run([sys.executable, "-c", _HIDE_READER, module, "validate", str(path), "-o", f"json:{out}",
                            "-o", f"sarif:{sarif}"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -516,7 +522,7 @@ def test_mpi019_reader_missing_is_its_own_finding_and_exit_2_after_all_outputs(t
     findings = [f for d in report["datasets"] for f in d["findings"]]
     hit = [f for f in findings if f["rule"] == "MPI019"]
     assert hit and hit[0]["pointer"] == f"{REP0}/image/path"
-    assert "pip install 'mpistd[images]'" in hit[0]["message"] and "pydicom" in hit[0]["message"]
+    assert "pip install 'mpistd[images]'" in hit[0]["message"] and module in hit[0]["message"]
     assert not [f for f in findings if f["rule"] == "MPI014"]
     assert "Traceback" not in proc.stderr
     assert "MPI019" in sarif.read_text() and "MPI019" in proc.stdout  # every output written first

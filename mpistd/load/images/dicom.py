@@ -144,8 +144,11 @@ def _decode(ds, what: str, max_bytes: int) -> np.ndarray:
     shape = check_shape((frames, rows, cols), what, "DICOM header (NumberOfFrames, Rows, Columns)")
     if 0 in shape:
         raise ImageError("format", f"{what}: NumberOfFrames × Rows × Columns is {shape}: no pixels")
-    bits = {"FloatPixelData": 32, "DoubleFloatPixelData": 64}.get(has[0]) or int(ds.get("BitsAllocated", 16) or 16)
-    _check_decoded_size(shape, np.uint8, max_bytes // max(1, bits // 8), what)
+    bits_value = {"FloatPixelData": 32, "DoubleFloatPixelData": 64}.get(has[0]) or ds.get("BitsAllocated", 16) or 16
+    bits = int(_float(bits_value, "BitsAllocated", what))
+    if bits not in (1, 8, 16, 32, 64):
+        raise ImageError("format", f"{what}: BitsAllocated is {excerpt(bits_value)}; 1, 8, 16, 32 or 64 expected")
+    _check_decoded_size(shape, np.dtype(f"u{max(1, bits // 8)}"), max_bytes, what)
     arr = np.asarray(ds.pixel_array)
     if arr.dtype.kind not in "iuf":
         raise ImageError("format", f"{what}: pixel data decode to {arr.dtype}; numeric values expected")
