@@ -56,6 +56,20 @@ def _images(ctx: RuleContext) -> Iterator[tuple[str, Any, Any, Any]]:
             yield pointer, q, acquisitions.get(q.acquisition), results[pointer]
 
 
+def _name(image: Any) -> str:
+    """How a message names an image: its path, or for a 1.1 slice series without a folder path
+    the number of slices and the first one."""
+    if image.path is not None:
+        return image.path
+    slices = image.slices or ()
+    return f"{len(slices)} slices from {slices[0].path}" if slices else "?"
+
+
+def _path_pointer(pointer: str, holder: Any) -> str:
+    """Where a load finding points: the image's path, or its slices when it has no path."""
+    return f"{pointer}/image/path" if holder.image.path is not None else f"{pointer}/image/slices"
+
+
 def _what_was_applied(ctx: RuleContext, result: Any, acquisition: Any) -> str:
     """Receiver correction and threshold, as applied to this image (for messages)."""
     rc = getattr(acquisition, "receiver_correction", None)
@@ -121,7 +135,7 @@ def metrics_match_images(ctx: RuleContext) -> Iterator[Hit]:
                 diff = "∞" if rel == float("inf") else f"{rel * 100:.2f} %"
                 yield Hit(f"{pointer}/{field}",
                           f"reported {metric_name(field)} {num(float(reported), 6)}{unit} differs from "
-                          f"{num(float(recomputed), 6)}{unit} recomputed from image '{holder.image.path}' by {diff} "
+                          f"{num(float(recomputed), 6)}{unit} recomputed from image '{_name(holder.image)}' by {diff} "
                           f"(tolerance {tol * 100:g} %); {_what_was_applied(ctx, result, acquisition)}")
 
 
@@ -141,7 +155,7 @@ def images_readable(ctx: RuleContext) -> Iterator[Hit]:
         if result.error_kind in LOAD_ERRORS:
             kind = {"escape": "outside the dataset's folder", "missing": "missing", "unreadable": "unreadable",
                     "sha256": "sha256 mismatch", "format": "wrong or unusable format"}[result.error_kind]
-            yield Hit(f"{pointer}/image/path", f"image cannot be used ({kind}): {result.error}")
+            yield Hit(_path_pointer(pointer, holder), f"image cannot be used ({kind}): {result.error}")
 
 
 @rule(
@@ -172,7 +186,7 @@ def receiver_saturation(ctx: RuleContext) -> Iterator[Hit]:
             parts.append(f"{result.out_of_range} pixel{'s' if result.out_of_range != 1 else ''} outside the "
                          f"correction table's measured range [{num(lo)}, {num(hi)}] (clipped to its ends)")
         if parts:
-            yield Hit(f"{pointer}/image", f"image '{holder.image.path}': " + "; ".join(parts))
+            yield Hit(f"{pointer}/image", f"image '{_name(holder.image)}': " + "; ".join(parts))
 
 
 @rule(
@@ -200,7 +214,7 @@ def metrics_computable(ctx: RuleContext) -> Iterator[Hit]:
                                f"no pixel is above the threshold (empty ROI, maximum {num(m.max_intensity)}): "
                                "mean, total and ROI area/volume are undefined")
         if reasons:
-            yield Hit(f"{pointer}/image", f"image '{holder.image.path}': " + "; ".join(reasons)
+            yield Hit(f"{pointer}/image", f"image '{_name(holder.image)}': " + "; ".join(reasons)
                       + f" ({_what_was_applied(ctx, result, acquisition)})")
 
 
@@ -264,7 +278,7 @@ def file_metadata_matches(ctx: RuleContext) -> Iterator[Hit]:
     rtol = ctx.options.tolerances.pixel_size_relative
     ctol = ctx.options.tolerances.iron_mass_relative
     for pointer, holder, _acquisition, result, tracer, imaged in _imaged(ctx):
-        path = holder.image.path or f"{len(holder.image.slices or ())} slices"
+        path = _name(holder.image)
         source = result.spacing_source or "the file"
         if result.spacing_error is not None and result.error_kind is None:
             used = ", ".join(f"{a} = {_mm(v)}" for a, v in sorted((result.spacing_mm or {}).items()))
@@ -320,4 +334,4 @@ def file_metadata_matches(ctx: RuleContext) -> Iterator[Hit]:
 def reader_installed(ctx: RuleContext) -> Iterator[Hit]:
     for pointer, holder, _acquisition, result in _images(ctx):
         if result.error_kind == "reader_missing":
-            yield Hit(f"{pointer}/image/path", f"image cannot be read here: {result.error}")
+            yield Hit(_path_pointer(pointer, holder), f"image cannot be read here: {result.error}")

@@ -136,3 +136,15 @@ def test_npy_minus_one_shape_is_a_finding_with_the_value(outside):
     (ds / "m.npy").write_bytes(bad)
     proc, text = _run_all_outputs(_dataset(ds, {"path": "m.npy", "format": "npy"}), ds.parent)
     assert proc.returncode == 1 and "MPI014" in text and "(-1, 24)" in text and "Traceback" not in text
+
+
+def test_binary_only_ome_tiff_pointing_at_a_companion_file_is_refused(tmp_path):
+    from mpistd.load.images import ImageError, load_image
+
+    xml = ('<?xml version="1.0"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           'UUID="urn:uuid:3"><BinaryOnly MetadataFile="../outside/x.companion.ome" '
+           'UUID="urn:uuid:4"/></OME>')
+    _write_tiff(tmp_path / "b.ome.tif", np.zeros((4, 4)), xml)
+    with pytest.raises(ImageError) as ei:
+        load_image(tmp_path, "b.ome.tif", "tiff")
+    assert ei.value.kind == "format" and "companion" in str(ei.value)

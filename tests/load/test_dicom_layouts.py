@@ -328,3 +328,41 @@ def test_dicom_declaring_more_pixels_than_the_limit_is_refused_before_decoding(t
     monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array", property(boom))
     e = _err("too_large", load_image, tmp_path, "bomb.dcm", "dicom")
     assert "65535" in str(e)
+
+
+def test_slice_series_end_to_end_in_a_1_1_document(tmp_path):
+    """Three coronal-free axial slices (row +X, column +Y) of a 3D box: 2 × 2 × 2 voxels of
+    stored 100, RescaleSlope 3 -> 300; voxel 1 × 0.5 × 0.25 mm (the slice gap 1 mm from
+    ImagePositionPatient). By hand: maximum 300, ROI 8 voxels, volume 8 × 0.125 = 1 mm³, total
+    = ROI sum × voxel volume = 8 × 300 × 0.125 = 300 (STANDARD.md, 3D)."""
+    d = tmp_path / "series"
+    d.mkdir()
+    slices = []
+    for k, z in enumerate([2.0, 0.0, 1.0]):  # listed out of order on purpose
+        px = np.zeros((4, 5), np.uint16)
+        if z in (1.0, 2.0):
+            px[1:3, 2:4] = 100
+        p = write(d / f"s{k}.dcm", px, PixelSpacing=[0.5, 0.25], ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
+                  ImagePositionPatient=[0, 0, z], RescaleSlope="3", RescaleIntercept="0")
+        slices.append({"path": f"series/s{k}.dcm", "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+    doc = _base_document()
+    doc["schema_version"] = "1.1"
+    for acq in doc["acquisitions"]:
+        acq.pop("pixel_size_mm", None)
+    rep = doc["calibrations"][0]["points"][0]["replicates"][0]
+    rep.update(max_intensity=300.0, total_intensity=300.0, roi_volume_mm3=1.0)
+    rep["image"] = {"format": "dicom", "path": "series", "slices": slices}
+    path = tmp_path / "s.mpical.json"
+    path.write_text(json.dumps(doc))
+    result = validate_file(path, Options(), "s")
+    image_rules = {(f.rule, f.pointer) for f in result.findings if f.rule in ("MPI013", "MPI014", "MPI016", "MPI017")}
+    assert not {k for k in image_rules if k[0] != "MPI016"}, result.findings
+    metrics = next(r["metrics"] for r in result.quantities["images"] if r["pointer"] == REP0)
+    assert metrics["max_intensity"] == 300.0 and metrics["roi_pixels"] == 8
+    assert metrics["roi_volume_mm3"] == pytest.approx(1.0) and metrics["total_intensity"] == pytest.approx(300.0)
+    # one slice left out of the list: the folder holds an unlisted file -> MPI014 at the slices
+    rep["image"]["slices"] = slices[:2]
+    path.write_text(json.dumps(doc))
+    result = validate_file(path, Options(), "s")
+    hits = [f for f in result.findings if f.rule == "MPI014"]
+    assert len(hits) == 1 and "s2.dcm" in hits[0].message

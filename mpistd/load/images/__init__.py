@@ -6,26 +6,31 @@ a message that says what was expected and what was found; a reader library's exc
 never escapes as a traceback.
 
 Order of checks in :func:`load_image`: the path (never outside the dataset's folder,
-checked before anything is opened), the size (``os.stat``, before reading), the sha256,
-then the reader. For npy, tiff and dicom, which are read whole anyway, the file is read
-once into memory (at most ``max_bytes``), hashed, and those same bytes are parsed; MDF is
-hashed in 1 MiB chunks and then read from disk (only one frame of it is needed). Reader libraries (tifffile, pydicom, h5py) are imported
-inside the functions that need them so that the command line starts fast.
+checked before anything is opened; only a regular file), the size (``os.stat``, before
+reading), the sha256, then the reader. For npy, tiff and dicom, which are read whole anyway,
+the file is read once into memory (at most ``max_bytes``) through one non-blocking open
+checked to be a regular file, hashed when a sha256 is declared, and those same bytes are
+parsed (the reader never sees a path, so it cannot follow a reference to another file); MDF
+is hashed in 1 MiB chunks and then read from disk (only one frame of it is needed). Reader
+libraries (tifffile, pydicom, h5py) are imported inside the functions that need them so that
+the command line starts fast; one that is not installed is ``reader_missing`` (MPI019).
 
-Arrays come back as float64 with axes (z, x) for 2D and (z, y, x) for 3D (STANDARD.md,
-"Images"); singleton axes are squeezed. All-NaN images are not a load error: the metric
-pipeline reports them.
+Every reader returns a :class:`LoadedImage` (or the older ``(array, spacing)`` pair) and
+:func:`_finish` applies the shared contract: a numeric 2D (z, x) or 3D (z, y, x) image in its
+own dtype (no float64 copy; singleton axes squeezed), the voxel mask squeezed with it, and the
+file's pixel size through :func:`check_spacing` (an unusable one becomes ``spacing_error``).
+All-NaN images are not a load error: the metric pipeline reports them.
 
-Format notes:
+Format notes (each module's docstring and docs/decisions.md, "Images", have the details):
 
 - ``npy``: header read first (dtype, shape; object arrays refused without unpickling,
-  truncated data detected from the header's size), then the data; no pickle ever.
-- ``tiff``: the first series of the file; no spacing (TIFF resolution tags carry no
-  reliable physical unit for MPI images): ``spacing_mm`` None.
-- ``dicom``: modality LUT applied (stored × RescaleSlope + RescaleIntercept when present).
-  2D: rows are z, columns x; PixelSpacing = [row spacing, column spacing] gives z, x.
-  Multi-frame 3D: frames are z, rows y, columns x; PixelSpacing gives y, x and z comes
-  from SpacingBetweenSlices, else SliceThickness.
+  negative dimensions refused, truncated data detected from the header's size), then the
+  data; no pickle ever.
+- ``tiff``: the first series of one file; OME-TIFF references to other files refused; pixel
+  size from OME PhysicalSize, or from the resolution tags only with ResolutionUnit inch/cm.
+- ``dicom``: classic, legacy multi-frame and enhanced multi-frame images, Modality LUT
+  (rescale or LUT Sequence), float pixel data, axes from ImageOrientationPatient; a slice
+  series through :func:`load_slice_series`.
 - ``mdf`` (MDF v2, MagneticParticleImaging/MDF, specification/MDF.tex, section
   "Reconstruction Results"): ``/reconstruction/data`` is Q × P × S (frames × voxels ×
   channels; the specification lists dimensions slowest first, which is h5py's order);

@@ -9,7 +9,9 @@ FileName="...">`` and the bare ``FileName`` attribute). tifffile would open them
 to the file's folder (or the working directory, for bytes in memory), i.e. anywhere;
 mpistd opens the file with ``is_ome=False`` so tifffile never reads the OME-XML's
 references, and refuses an OME-TIFF that names any file other than itself (a finding, the
-name cut to a bounded excerpt). Nothing outside the file is ever opened.
+name cut to a bounded excerpt), or a binary-only one (``BinaryOnly MetadataFile``). The
+bytes are parsed from memory, so tifffile has no folder to search for Micro-Manager or
+NDTiff companion files (their series are disabled too). Nothing but the file is opened.
 
 Pixel size, only where the file states a physical unit:
 
@@ -56,6 +58,10 @@ def _ome(description: str, own_name: str | None, what: str) -> dict[str, float]:
     except ET.ParseError as exc:
         raise ImageError("format", f"{what}: its OME-XML description is not well-formed XML ({exc})") from None
     for el in root.iter():
+        companion = el.attrib.get("MetadataFile")  # <BinaryOnly MetadataFile=...>: a companion file
+        if companion is not None:
+            raise ImageError("format", f"{what} is a binary-only OME-TIFF whose metadata lives in the file "
+                                       f"{excerpt(companion)}; mpistd never opens files an image refers to")
         name = el.attrib.get("FileName")
         if name is not None and name != own_name:
             raise ImageError("format", f"{what} is a multi-file OME-TIFF: it refers to the file {excerpt(name)}; "
@@ -118,8 +124,10 @@ def _read_tiff(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, re
     tifffile = require("tifffile", what)
     own_name = path.name if isinstance(path, Path) else getattr(path, "mpistd_name", None)
 
-    # is_ome=False: tifffile never parses the OME-XML's references to other files
-    with tifffile.TiffFile(path, is_ome=False) as tif:
+    # is_ome=False: tifffile never parses the OME-XML's references to other files; the bytes
+    # come from memory (load_image reads the file once), so tifffile has no folder in which to
+    # look for the other files of a Micro-Manager or NDTiff set either (and those are off too)
+    with tifffile.TiffFile(path, is_ome=False, is_mmstack=False, is_ndtiff=False) as tif:
         if not tif.pages:
             raise ImageError("unreadable", f"{what} holds no readable image (no TIFF page)")
         page0 = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
