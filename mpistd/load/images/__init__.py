@@ -53,8 +53,6 @@ import re
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import dataclasses
-
 import numpy as np
 
 from mpistd.load.images._contract import (
@@ -178,7 +176,6 @@ def _read_verified(path: Path, size: int, relative: str, expected: str | None) -
     path swapped for a FIFO after :func:`resolve_image_path` neither hangs nor is read.
     """
     exp = _expected_digest(relative, expected) if expected is not None else None
-    buf = bytearray(size)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
@@ -186,19 +183,22 @@ def _read_verified(path: Path, size: int, relative: str, expected: str | None) -
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ImageError("unreadable", f"image {relative!r} is not a regular file")
-        got_n = 0
-        view = memoryview(buf)
-        while got_n < size:  # a regular file returns everything but at EOF; loop for the rare short read
-            k = os.readv(fd, [view[got_n:]])
-            if k == 0:
-                break
-            got_n += k
+        # one bytes object of the checked size (no zero-filled buffer, no copy: BytesIO shares
+        # it, and the npy reader's getvalue() hands the same bytes to numpy)
+        buf = os.read(fd, size)
+        if len(buf) < size:  # a short read (over 2 GiB, or a file that shrank): keep reading
+            parts = [buf]
+            got = len(buf)
+            while got < size and (chunk := os.read(fd, size - got)):
+                parts.append(chunk)
+                got += len(chunk)
+            buf = b"".join(parts)
         extra = os.read(fd, 1)
     except OSError as exc:
         raise ImageError("unreadable", f"image {relative!r} cannot be read: {_why(exc)}") from None
     finally:
         os.close(fd)
-    if got_n != size or extra:
+    if len(buf) != size or extra:
         raise ImageError("unreadable", f"image {relative!r} changed while being read")
     if exp is not None:
         _compare_digest(relative, exp, hashlib.sha256(buf).hexdigest())
@@ -267,13 +267,17 @@ def _finish(out, fmt: str, what: str) -> LoadedImage:
         if mask.shape != array.shape:
             raise ImageError("format", f"{what}: its voxel mask has shape {mask.shape}, the image {array.shape}")
     spacing, error = loaded.spacing_mm, loaded.spacing_error
-    source = loaded.spacing_source or f"the {fmt} file"
-    try:
-        spacing = check_spacing(spacing, what, source)
-    except ImageError as exc:
-        spacing, error = None, exc.message
-    return dataclasses.replace(loaded, array=array, mask=mask, spacing_mm=spacing, spacing_error=error,
-                               spacing_source=loaded.spacing_source if spacing or error else None)
+    if spacing is not None:
+        try:
+            spacing = check_spacing(spacing, what, loaded.spacing_source or f"the {fmt} file")
+        except ImageError as exc:
+            spacing, error = None, exc.message
+    # built directly rather than with dataclasses.replace: this runs once per image on the
+    # batch's hot path (benchmarks/bench_imaging.py)
+    return LoadedImage(array=array, spacing_mm=spacing, format=loaded.format,
+                       spacing_source=loaded.spacing_source if spacing or error else None,
+                       frames=loaded.frames, channels=loaded.channels, frame=loaded.frame, channel=loaded.channel,
+                       tracers=loaded.tracers, mask=mask, spacing_error=error)
 
 
 def load_slice_series(

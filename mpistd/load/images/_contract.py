@@ -64,7 +64,9 @@ class TracerInfo:
 
 @dataclass(frozen=True)
 class LoadedImage:
-    array: np.ndarray  # 2D (z, x) or 3D (z, y, x), in the dataset's axes, in the file's own numeric dtype
+    # 2D (z, x) or 3D (z, y, x), in the dataset's axes, in the file's own numeric dtype; for npy
+    # a read-only view of the bytes that were read (and hashed): copy it before writing to it
+    array: np.ndarray
     spacing_mm: dict[str, float] | None  # pixel size the file itself states, per axis (None: it states none)
     format: str
     spacing_source: str | None = None  # where the file states it, for messages ("DICOM PixelSpacing", ...)
