@@ -526,3 +526,20 @@ def test_mpi019_reader_missing_is_its_own_finding_and_exit_2_after_all_outputs(t
     assert not [f for f in findings if f["rule"] == "MPI014"]
     assert "Traceback" not in proc.stderr
     assert "MPI019" in sarif.read_text() and "MPI019" in proc.stdout  # every output written first
+
+
+@pytest.mark.parametrize("unit, hits_expected", [("CENTIMETER", 0), ("INCH", 2), ("NONE", 0)])
+def test_mpi017_tiff_resolution_counts_only_with_an_absolute_unit(tmp_path, unit, hits_expected):
+    """XResolution = YResolution = 20 pixels per unit: 0.5 mm per pixel in cm (10/20), 1.27 mm in
+    inches (25.4/20), nothing with ResolutionUnit NONE (TIFF 6.0 section 8). Declared: 0.5 mm."""
+    import tifffile
+
+    res = 20.0
+    tifffile.imwrite(tmp_path / "a.tif", _conformance_phantom().astype(np.float32), resolution=(res, res),
+                     resolutionunit=unit, metadata=None)
+    sha = hashlib.sha256((tmp_path / "a.tif").read_bytes()).hexdigest()
+    path = _doc_with_image(tmp_path, {"path": "a.tif", "format": "tiff", "sha256": sha,
+                                      "pixel_size_mm": {"z": 0.5, "x": 0.5}})
+    hits = [f for f in _validate(path).findings if f.rule == "MPI017"]
+    # inch: 1.27 mm ≠ 0.5 mm along x and z; cm: 0.5 mm agrees; NONE: the file states no size
+    assert len(hits) == hits_expected and all("1.27 mm" in f.message for f in hits)
