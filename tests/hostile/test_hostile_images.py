@@ -148,3 +148,33 @@ def test_binary_only_ome_tiff_pointing_at_a_companion_file_is_refused(tmp_path):
     with pytest.raises(ImageError) as ei:
         load_image(tmp_path, "b.ome.tif", "tiff")
     assert ei.value.kind == "format" and "companion" in str(ei.value)
+
+
+@pytest.mark.parametrize("fmt", ["npy", "tiff", "dicom"])
+def test_a_fifo_swapped_in_after_the_path_check_neither_hangs_nor_is_read(tmp_path, monkeypatch, fmt):
+    """The window between resolve_image_path's stat and the open: the path checked was a
+    regular file, the one opened is a FIFO with no writer. The non-blocking open and the
+    fstat on the descriptor refuse it at once (an alarm ends the test if the open blocks)."""
+    import signal
+
+    import mpistd.load.images as images
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "real").write_bytes(npy_bytes(phantom()))
+    real_resolve = images.resolve_image_path
+    monkeypatch.setattr(images, "resolve_image_path",
+                        lambda base, rel, **kw: (real_resolve(base, "real", **kw), tmp_path / "fifo")[1])
+    monkeypatch.setattr(images.os, "stat", lambda p, *a, **k: os.lstat(tmp_path / "real"))
+
+    def hung(*_a):  # pragma: no cover - only if the open blocked
+        raise AssertionError("the open of the FIFO blocked")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        with pytest.raises(images.ImageError) as ei:
+            images.load_image(tmp_path, "real", fmt)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert ei.value.kind == "unreadable" and "not a regular file" in str(ei.value)
