@@ -110,9 +110,9 @@ def compute_image_results(model: Any, base_dir: Path | None, options: Options, o
         prepared = _prepare(result, ref, acquisition, model, base_dir, options, noise, k, imaging)
         if prepared is None:
             continue
-        image, spacing, threshold, mask = prepared
+        image, spacing, threshold, mask, axes = prepared
         try:
-            batch.add(image, spacing, NO_THRESHOLD if threshold is None else threshold, mask)
+            batch.add(image, spacing, NO_THRESHOLD if threshold is None else threshold, mask, axes)
         except ValueError as exc:  # pragma: no cover - _prepare checks what _measure refuses
             result.error_kind, result.error = "format", f"image {ref.path!r} cannot be analysed: {exc}"
             continue
@@ -164,7 +164,7 @@ def _prepare(result: Any, ref: Any, acquisition: Any, model: Any, base_dir: Path
     # ---- pixel size (MPI014/MPI017): every size, the file's and the declared, passes check_spacing
     declared = declared_spacing(ref, acquisition)
     result.declared_spacing_mm = declared
-    axes = ("z", "x") if image.ndim == 2 else ("z", "y", "x")
+    axes = loaded.axes or (("z", "x") if image.ndim == 2 else ("z", "y", "x"))
     try:
         declared = check_spacing(declared, f"image {name!r}", "the dataset's pixel_size_mm")
     except ImageError as exc:
@@ -211,9 +211,11 @@ def _prepare(result: Any, ref: Any, acquisition: Any, model: Any, base_dir: Path
         sd = float(noise.sd) if noise is not None and noise.sd is not None else None
         if noise is not None and noise.method == "background_roi" and noise.background_roi is not None:
             roi = noise.background_roi
-            sd = imaging.noise_sd_from_background(
-                image, z=tuple(roi.z) if roi.z else None, x=tuple(roi.x) if roi.x else None,
-                y=tuple(roi.y) if getattr(roi, "y", None) else None)
+            box = {a: tuple(getattr(roi, a)) if getattr(roi, a, None) else None for a in ("z", "y", "x")}
+            if image.ndim == 2:  # rows and columns of a 2D image in any plane (default z, x)
+                sd = imaging.noise_sd_from_background(image, z=box[axes[0]], x=box[axes[1]])
+            else:
+                sd = imaging.noise_sd_from_background(image, z=box["z"], x=box["x"], y=box["y"])
     except ValueError as exc:
         result.error_kind, result.error = "format", f"image {name!r} cannot be analysed as declared: {exc}"
         return None
@@ -221,4 +223,4 @@ def _prepare(result: Any, ref: Any, acquisition: Any, model: Any, base_dir: Path
     # reports the gap) but the maximum and the FWHM still are
     threshold = k * sd if sd is not None else None
     result.threshold = threshold
-    return image, {a: spacing[a] for a in axes}, threshold, mask
+    return image, {a: spacing[a] for a in axes}, threshold, mask, loaded.axes

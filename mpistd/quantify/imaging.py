@@ -10,7 +10,8 @@ Lorentzian fitted to the profile along x through the maximum pixel).
 Conventions fixed here so that two implementations agree (the standard's wording):
 
 - 2D images have axes (z, x), 3D images (z, y, x), row-major; ``spacing_mm`` names the
-  pixel spacing of each axis in mm.
+  pixel spacing of each axis in mm. A 2D image in another plane names its axes
+  (``axes=("y", "x")`` or ``("z", "y")``, always in z, y, x order).
 - ROI = pixels strictly above the threshold T; ``threshold_connected`` keeps only the
   8-connected (26 in 3D) component holding the maximum.
 - ``max_intensity`` is the largest pixel; ties go to the first in row-major order
@@ -542,8 +543,19 @@ def fit_lorentzian(positions_mm: np.ndarray, profile: np.ndarray) -> LorentzFit:
 _AXES = {2: ("z", "x"), 3: ("z", "y", "x")}
 
 
-def _spacing(spacing_mm: Mapping[str, float], ndim: int) -> tuple[float, ...]:
-    axes = _AXES[ndim]
+def _axes(ndim: int, axes: Sequence[str] | None) -> tuple[str, ...]:
+    """The image's axis names: the default (z, x) / (z, y, x), or those given for a 2D image in
+    another plane (e.g. ("y", "x")), two or three distinct names of x, y, z in z, y, x order."""
+    if axes is None:
+        return _AXES[ndim]
+    t = tuple(axes)
+    if len(t) != ndim or len(set(t)) != ndim or not set(t) <= {"x", "y", "z"} or list(t) != sorted(t, reverse=True):
+        raise ValueError(f"axes {t!r} do not name the {ndim} axes of the image in z, y, x order")
+    return t
+
+
+def _spacing(spacing_mm: Mapping[str, float], ndim: int, axes: Sequence[str] | None = None) -> tuple[float, ...]:
+    axes = _axes(ndim, axes)
     try:
         sp = tuple(float(spacing_mm[a]) for a in axes)
     except KeyError as exc:
@@ -600,6 +612,7 @@ def _measure(
     roi_method: str,
     fwhm_axis: str,
     mask: np.ndarray | None = None,
+    axes: Sequence[str] | None = None,
 ) -> _Partial:
     a = np.asarray(image)
     if a.dtype.kind not in "iuf":
@@ -609,8 +622,8 @@ def _measure(
         raise ValueError(f"image must be 2D (z, x) or 3D (z, y, x), got shape {a.shape}")
     if a.size == 0:
         raise ValueError("image is empty")
-    axes = _AXES[a.ndim]
-    sp = _spacing(spacing_mm, a.ndim)
+    axes = _axes(a.ndim, axes)
+    sp = _spacing(spacing_mm, a.ndim, axes)
     if fwhm_axis not in axes:
         raise ValueError(f"fwhm_axis {fwhm_axis!r} is not an axis of a {a.ndim}D image {axes}")
     T = float(threshold)
@@ -729,8 +742,11 @@ class ImageBatch:
         return len(self._parts)
 
     def add(self, image: np.ndarray, spacing_mm: Mapping[str, float], threshold: float,
-            mask: np.ndarray | None = None) -> int:
-        part = _measure(image, spacing_mm, threshold, self.roi_method, self.fwhm_axis, mask)
+            mask: np.ndarray | None = None, axes: Sequence[str] | None = None) -> int:
+        """Measure one image. ``mask``: True where a voxel counts (False voxels are left out of
+        every metric, like non-finite ones). ``axes``: the names of a 2D image's axes when it
+        is not (z, x), e.g. ("y", "x") for a slice in the x–y plane."""
+        part = _measure(image, spacing_mm, threshold, self.roi_method, self.fwhm_axis, mask, axes)
         self._parts.append(part)
         if part.profile is not None:
             self.profile_bytes += part.profile.nbytes * (2 if part.profile_weights is not None else 1)

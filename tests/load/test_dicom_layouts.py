@@ -184,15 +184,35 @@ def test_rows_along_x_are_transposed_to_z_x(tmp_path):
     assert got.spacing_mm == {"x": 0.5, "z": 0.25}
 
 
-def test_oblique_and_out_of_plane_orientations_are_refused(tmp_path):
+def test_oblique_orientations_are_refused(tmp_path):
     c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
     write(tmp_path / "o.dcm", np.zeros((3, 4), np.uint16), PixelSpacing=[1, 1],
           ImageOrientationPatient=[c, s, 0, 0, 0, -1], ImagePositionPatient=[0, 0, 0])
     assert "oblique" in str(_err("format", load_image, tmp_path, "o.dcm", "dicom"))
-    # axial 2D slice: the x–y plane, but the dataset's 2D images are (z, x)
-    write(tmp_path / "a.dcm", np.zeros((3, 4), np.uint16), PixelSpacing=[1, 1],
+
+
+def test_axial_slice_is_a_y_x_image_with_its_own_metrics(tmp_path):
+    """An axial slice (row direction +X, column direction +Y): axes (y, x), PixelSpacing
+    [0.5 (y), 0.25 (x)]. The Lorentzian phantom's row runs along x: by hand, ROI area =
+    24 × 0.5 × 0.25 mm² and FWHM = 2γ = 4 pixels × 0.25 mm = 1 mm."""
+    img = lorentz_phantom()
+    write(tmp_path / "ax.dcm", img, pixel="double", PixelSpacing=[0.5, 0.25],
           ImageOrientationPatient=[1, 0, 0, 0, 1, 0], ImagePositionPatient=[0, 0, 0])
-    assert "x–z plane" in str(_err("format", load_image, tmp_path, "a.dcm", "dicom"))
+    got = load_image(tmp_path, "ax.dcm", "dicom")
+    assert got.axes == ("y", "x") and got.spacing_mm == {"y": 0.5, "x": 0.25}
+    np.testing.assert_array_equal(got.array, img)
+    from mpistd.quantify.imaging import ImageBatch
+
+    batch = ImageBatch()
+    batch.add(got.array, got.spacing_mm, 10.0, axes=got.axes)
+    (m,) = batch.results()
+    assert m.roi_area_mm2 == pytest.approx(24 * 0.5 * 0.25) and m.fwhm_mm == pytest.approx(1.0, rel=1e-6)
+    # a sagittal slice (row +Y, column −Z): axes (z, y); rows reversed so z increases
+    write(tmp_path / "sag.dcm", np.arange(12, dtype=np.uint16).reshape(3, 4), PixelSpacing=[2, 1],
+          ImageOrientationPatient=[0, 1, 0, 0, 0, -1], ImagePositionPatient=[0, 0, 0])
+    got = load_image(tmp_path, "sag.dcm", "dicom")
+    assert got.axes == ("z", "y") and got.spacing_mm == {"z": 2.0, "y": 1.0}
+    np.testing.assert_array_equal(got.array, np.arange(12).reshape(3, 4)[::-1])
 
 
 # ------------------------------------------------------------------ slice series (1.1 slices)

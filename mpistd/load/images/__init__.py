@@ -266,6 +266,15 @@ def _finish(out, fmt: str, what: str) -> LoadedImage:
             mask = np.squeeze(mask)
         if mask.shape != array.shape:
             raise ImageError("format", f"{what}: its voxel mask has shape {mask.shape}, the image {array.shape}")
+    axes = loaded.axes
+    if axes is not None:
+        axes = tuple(axes)
+        if (len(axes) != array.ndim or len(set(axes)) != array.ndim or not set(axes) <= {"x", "y", "z"}
+                or list(axes) != sorted(axes, reverse=True)):
+            raise ImageError("format", f"{what}: axes {axes!r} do not name the image's {array.ndim} axes "
+                                       "in z, y, x order")
+        if axes == (("z", "x") if array.ndim == 2 else ("z", "y", "x")):
+            axes = None
     spacing, error = loaded.spacing_mm, loaded.spacing_error
     if spacing is not None:
         try:
@@ -277,7 +286,7 @@ def _finish(out, fmt: str, what: str) -> LoadedImage:
     return LoadedImage(array=array, spacing_mm=spacing, format=loaded.format,
                        spacing_source=loaded.spacing_source if spacing or error else None,
                        frames=loaded.frames, channels=loaded.channels, frame=loaded.frame, channel=loaded.channel,
-                       tracers=loaded.tracers, mask=mask, spacing_error=error)
+                       tracers=loaded.tracers, mask=mask, spacing_error=error, axes=axes)
 
 
 def load_slice_series(

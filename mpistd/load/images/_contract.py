@@ -79,6 +79,9 @@ class LoadedImage:
     # the file states a pixel size that is not usable (0, NaN, negative, inf, overflowing):
     # the reason, with the value; spacing_mm is then None (load_image's check_spacing)
     spacing_error: str | None = None
+    # the array's axis names when they are not the default (z, x) / (z, y, x): a 2D image in
+    # another plane, e.g. ("y", "x") for an x–y slice (always in z, y, x order, array squeezed)
+    axes: tuple[str, ...] | None = None
 
 
 def _why(exc: Exception) -> str:

@@ -39,9 +39,10 @@ L-P-S coordinates). The table mapping them to the dataset's axes:
 
 A direction cosine of −1 flips that axis (the array is reversed so the dataset's axis
 increases). An orientation whose cosines are not 0 or ±1 (within 1e-4) is oblique: no
-dataset axis follows it, and it is refused. A 2D image must lie in the x–z plane (the
-dataset's 2D images are (z, x)); without ImageOrientationPatient a 2D image's rows are z
-and its columns x, and a multi-frame image's frames are z, rows y, columns x.
+dataset axis follows it, and it is refused. A 2D slice may lie in any of the three planes;
+its axes are named in z, y, x order ((z, x), (z, y) or (y, x)), so the FWHM axis and the
+pixel sizes keep their meaning. Without ImageOrientationPatient a 2D image's rows are z and
+its columns x, and a multi-frame image's frames are z, rows y, columns x.
 """
 from __future__ import annotations
 
@@ -339,20 +340,18 @@ def _orient(fr: _Frames, what: str, request: ReadRequest) -> LoadedImage:
         raise ImageError("format", f"{what}: ImageOrientationPatient {excerpt(fr.orientation)} has parallel row and "
                                    "column directions")
     if n == 1:
-        if {row_axis, col_axis} != {"z", "x"}:
-            raise ImageError("format", f"{what}: a 2D image in the {row_axis}–{col_axis} plane (rows along "
-                                       f"{row_axis}, columns along {col_axis}, from ImageOrientationPatient); the "
-                                       "dataset's 2D images are (z, x), so only a slice in the x–z plane is read")
-        arr = pix[0]
+        arr = pix[0]  # rows along row_axis, columns along col_axis
         if row_sign < 0:
             arr = arr[::-1, :]
         if col_sign < 0:
             arr = arr[:, ::-1]
-        if row_axis == "x":
+        axes = tuple(a for a in ("z", "y", "x") if a in (row_axis, col_axis))  # the dataset's order
+        if axes[0] != row_axis:
             arr = arr.T
         spacing = {row_axis: row_sp, col_axis: col_sp} if ps else {}
         return LoadedImage(np.ascontiguousarray(arr), spacing or None, "dicom",
-                           spacing_source=fr.source if spacing else None, frames=frames_total, frame=frame_read)
+                           spacing_source=fr.source if spacing else None, frames=frames_total, frame=frame_read,
+                           axes=axes)
     slice_axis, slice_sign = _axis_of(normal, what, "the slice normal")
     arr = pix  # (slice, row, col)
     if slice_sign < 0:
