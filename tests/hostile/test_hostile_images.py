@@ -178,3 +178,32 @@ def test_a_fifo_swapped_in_after_the_path_check_neither_hangs_nor_is_read(tmp_pa
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert ei.value.kind == "unreadable" and "not a regular file" in str(ei.value)
+
+
+def test_dicom_sequence_bomb_is_refused_before_any_sequence_is_parsed(tmp_path):
+    """200,000 empty items (8 bytes each, PS3.5 7.5) in a PerFrameFunctionalGroupsSequence of a
+    one-frame file: pydicom would spend ~12 s and 180 MB parsing them (a 256 MiB file: hours);
+    refused from a byte count first."""
+    import importlib.util
+    import time
+
+    from mpistd.load.images import ImageError, load_image
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("_fam_images", root / "reference_data/conformance/families/images.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(root / "reference_data/conformance"))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(root / "reference_data/conformance"))
+    base = mod.dicom_bytes(np.zeros((2, 2)), ("1", "1"))
+    items = (b"\xfe\xff\x00\xe0" + bytes(4)) * 200_000
+    seq = b"\x00\x52\x30\x92SQ\x00\x00" + len(items).to_bytes(4, "little") + items  # (5200,9230) SQ
+    at = base.index(b"\xe0\x7f\x09\x00")  # before Double Float Pixel Data (7FE0,0009)
+    (tmp_path / "bomb.dcm").write_bytes(base[:at] + seq + base[at:])
+    started = time.perf_counter()
+    with pytest.raises(ImageError) as ei:
+        load_image(tmp_path, "bomb.dcm", "dicom")
+    assert ei.value.kind == "format" and "sequence items" in str(ei.value)
+    assert time.perf_counter() - started < 5.0  # generous: only a hang-catcher

@@ -386,3 +386,9 @@ def test_slice_series_end_to_end_in_a_1_1_document(tmp_path):
     result = validate_file(path, Options(), "s")
     hits = [f for f in result.findings if f.rule == "MPI014"]
     assert len(hits) == 1 and "s2.dcm" in hits[0].message
+
+
+def test_per_frame_functional_groups_must_match_the_frames(tmp_path):
+    vol = np.zeros((3, 4, 5), dtype=np.uint16)
+    _enhanced(tmp_path / "pf.dcm", vol, [(0, 0, 0), (0, 0, 1.0)], [1, 1])  # 2 items, 3 frames
+    assert "one item per frame" in str(_err("format", load_image, tmp_path, "pf.dcm", "dicom"))

@@ -206,6 +206,33 @@ def _modality(ds, look: _Lookup, arr: np.ndarray, float_data: bool, what: str) -
     return out, "RescaleSlope/RescaleIntercept"
 
 
+#: sequence items mpistd parses: this many, plus ITEMS_PER_FRAME per frame the pixel data can hold
+ITEMS_BASE, ITEMS_PER_FRAME = 10_000, 64
+_ITEM_TAG = b"\xfe\xff\x00\xe0"  # (FFFE,E000) Item, little endian (PS3.5 7.5)
+
+
+def _bound_items(ds, raw: bytes, what: str) -> None:
+    """Refuse a file with more sequence items than its frames can need, before pydicom parses
+    any sequence (it parses them lazily, about 50 µs and 1 KB an item: an 8-byte empty item
+    repeated over 256 MiB would take hours and tens of GB). The budget is ITEMS_BASE plus
+    ITEMS_PER_FRAME per frame, frames counted as the fewer of NumberOfFrames and 16 × what
+    the file's size can hold uncompressed. Counting the item tag's bytes over the whole file
+    over-counts (pixel values may match it), never under-counts."""
+    items = raw.count(_ITEM_TAG)
+    if items <= ITEMS_BASE:
+        return
+    try:
+        declared = int(ds.get("NumberOfFrames", 1) or 1)
+        per_frame = int(ds.get("Rows", 1) or 1) * int(ds.get("Columns", 1) or 1) * max(1, int(ds.get("BitsAllocated", 8) or 8) // 8)
+    except (TypeError, ValueError):
+        declared, per_frame = 1, 1
+    frames = max(1, min(declared, 16 * len(raw) // max(1, per_frame)))
+    budget = ITEMS_BASE + ITEMS_PER_FRAME * frames
+    if items > budget:
+        raise ImageError("format", f"{what} holds {items} sequence items for {frames} frame(s), over the {budget} "
+                                   "mpistd parses (a sequence bomb, or a file that is not one image)")
+
+
 def _frames_of(src, what: str, max_bytes: int) -> _Frames:
     pydicom = require("pydicom", what)
     from pydicom.errors import InvalidDicomError
@@ -214,9 +241,14 @@ def _frames_of(src, what: str, max_bytes: int) -> _Frames:
         ds = pydicom.dcmread(src)
     except InvalidDicomError as exc:
         raise ImageError("unreadable", f"{what} is not a DICOM file: {str(exc)[:120]}") from None
+    if isinstance(src, io.BytesIO):
+        _bound_items(ds, src.getvalue(), what)  # before any sequence is parsed
     look = _Lookup(ds, what)
     float_data = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
     stored = _decode(ds, what, max_bytes)
+    if look.per_frame is not None and len(look.per_frame) != stored.shape[0]:
+        raise ImageError("format", f"{what}: PerFrameFunctionalGroupsSequence has {len(look.per_frame)} items for "
+                                   f"{stored.shape[0]} frames; PS3.3 C.7.6.16 asks for one item per frame")
     pixels, lut = _modality(ds, look, stored, float_data, what)
     n = pixels.shape[0]
 
