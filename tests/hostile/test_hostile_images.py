@@ -207,3 +207,30 @@ def test_dicom_sequence_bomb_is_refused_before_any_sequence_is_parsed(tmp_path):
         load_image(tmp_path, "bomb.dcm", "dicom")
     assert ei.value.kind == "format" and "sequence items" in str(ei.value)
     assert time.perf_counter() - started < 5.0  # generous: only a hang-catcher
+
+
+def test_tiff_with_too_many_pages_or_an_ifd_cycle_is_refused_at_once(tmp_path):
+    """tifffile's series detection is quadratic in non-uniform pages (20,000 one-pixel pages:
+    92 s): more than MAX_PAGES pages, or an IFD chain that loops (TIFF 6.0: each IFD ends with
+    the offset of the next), is refused from a walk of the chain."""
+    import struct
+    import time
+
+    import tifffile
+
+    from mpistd.load.images import ImageError, load_image
+    from mpistd.load.images.tiff import MAX_PAGES
+
+    with tifffile.TiffWriter(tmp_path / "many.tif") as w:
+        for _ in range(MAX_PAGES + 5):
+            w.write(np.zeros((1, 1), np.uint8), contiguous=False)
+    # one IFD (a 1×1 8-bit image) whose next-IFD offset points back to itself
+    entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (273, 4, 1, 0), (279, 4, 1, 1)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + struct.pack("<I", 8)
+    (tmp_path / "cycle.tif").write_bytes(b"II*\x00" + struct.pack("<I", 8) + ifd)
+    for name in ("many.tif", "cycle.tif"):
+        started = time.perf_counter()
+        with pytest.raises(ImageError) as ei:
+            load_image(tmp_path, name, "tiff")
+        assert ei.value.kind == "format" and "pages" in str(ei.value)
+        assert time.perf_counter() - started < 5.0  # a hang-catcher only
