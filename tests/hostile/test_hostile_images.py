@@ -180,14 +180,8 @@ def test_a_fifo_swapped_in_after_the_path_check_neither_hangs_nor_is_read(tmp_pa
     assert ei.value.kind == "unreadable" and "not a regular file" in str(ei.value)
 
 
-def test_dicom_sequence_bomb_is_refused_before_any_sequence_is_parsed(tmp_path):
-    """200,000 empty items (8 bytes each, PS3.5 7.5) in a PerFrameFunctionalGroupsSequence of a
-    one-frame file: pydicom would spend ~12 s and 180 MB parsing them (a 256 MiB file: hours);
-    refused from a byte count first."""
+def _hand_dicom() -> bytes:
     import importlib.util
-    import time
-
-    from mpistd.load.images import ImageError, load_image
 
     root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("_fam_images", root / "reference_data/conformance/families/images.py")
@@ -197,7 +191,36 @@ def test_dicom_sequence_bomb_is_refused_before_any_sequence_is_parsed(tmp_path):
         spec.loader.exec_module(mod)
     finally:
         sys.path.remove(str(root / "reference_data/conformance"))
-    base = mod.dicom_bytes(np.zeros((2, 2)), ("1", "1"))
+    return mod.dicom_bytes(np.zeros((2, 2)), ("1", "1"))
+
+
+def test_dicom_element_bomb_is_refused_while_parsing(tmp_path):
+    """300,000 empty private elements (0009,xxxx) LO at the top level: pydicom parses every
+    top-level element eagerly (2.3 MiB took 3 s; 256 MiB would take minutes and GBs)."""
+    import time
+
+    from mpistd.load.images import ImageError, load_image
+
+    base = _hand_dicom()
+    els = b"".join(b"\x09\x00" + (0x1000 + i % 0xE000).to_bytes(2, "little") + b"LO\x00\x00" for i in range(300_000))
+    at = base.index(b"\x08\x00\x16\x00")  # before SOPClassUID
+    (tmp_path / "els.dcm").write_bytes(base[:at] + els + base[at:])
+    started = time.perf_counter()
+    with pytest.raises(ImageError) as ei:
+        load_image(tmp_path, "els.dcm", "dicom")
+    assert ei.value.kind == "format" and "data elements" in str(ei.value)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_dicom_sequence_bomb_is_refused_before_any_sequence_is_parsed(tmp_path):
+    """200,000 empty items (8 bytes each, PS3.5 7.5) in a PerFrameFunctionalGroupsSequence of a
+    one-frame file: pydicom would spend ~12 s and 180 MB parsing them (a 256 MiB file: hours);
+    refused from a byte count first."""
+    import time
+
+    from mpistd.load.images import ImageError, load_image
+
+    base = _hand_dicom()
     items = (b"\xfe\xff\x00\xe0" + bytes(4)) * 200_000
     seq = b"\x00\x52\x30\x92SQ\x00\x00" + len(items).to_bytes(4, "little") + items  # (5200,9230) SQ
     at = base.index(b"\xe0\x7f\x09\x00")  # before Double Float Pixel Data (7FE0,0009)

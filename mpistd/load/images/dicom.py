@@ -206,6 +206,8 @@ def _modality(ds, look: _Lookup, arr: np.ndarray, float_data: bool, what: str) -
     return out, "RescaleSlope/RescaleIntercept"
 
 
+#: top-level data elements mpistd lets pydicom parse (an enhanced MR has a few hundred)
+MAX_ELEMENTS = 20_000
 #: sequence items mpistd parses: this many, plus ITEMS_PER_FRAME per frame the pixel data can hold
 ITEMS_BASE, ITEMS_PER_FRAME = 10_000, 64
 _ITEM_TAG = b"\xfe\xff\x00\xe0"  # (FFFE,E000) Item, little endian (PS3.5 7.5)
@@ -237,8 +239,21 @@ def _frames_of(src, what: str, max_bytes: int) -> _Frames:
     pydicom = require("pydicom", what)
     from pydicom.errors import InvalidDicomError
 
+    from pydicom.filereader import read_partial
+
+    count = [0]
+
+    def bounded(tag, vr, length) -> bool:  # called by pydicom for every top-level element
+        count[0] += 1
+        if count[0] > MAX_ELEMENTS:
+            raise ImageError("format", f"{what} has more than {MAX_ELEMENTS} top-level data elements; not one "
+                                       "image mpistd reads (pydicom would parse them all, ~10 µs and 100 B each)")
+        return False
+
     try:
-        ds = pydicom.dcmread(src)
+        # dcmread's own path (read_partial), with every top-level element counted: a file of
+        # millions of empty elements would otherwise take minutes and gigabytes
+        ds = read_partial(src, bounded)
     except InvalidDicomError as exc:
         raise ImageError("unreadable", f"{what} is not a DICOM file: {str(exc)[:120]}") from None
     if isinstance(src, io.BytesIO):
