@@ -257,3 +257,13 @@ def test_tiff_with_too_many_pages_or_an_ifd_cycle_is_refused_at_once(tmp_path):
             load_image(tmp_path, name, "tiff")
         assert ei.value.kind == "format" and "pages" in str(ei.value)
         assert time.perf_counter() - started < 5.0  # a hang-catcher only
+
+
+def test_ome_tiff_with_time_points_is_not_taken_for_a_z_stack(tmp_path):
+    from mpistd.load.images import ImageError, load_image
+
+    xml = _ome_xml("t.ome.tif", "t.ome.tif").replace('SizeZ="2" SizeC="1" SizeT="1"', 'SizeZ="1" SizeC="1" SizeT="2"')
+    _write_tiff(tmp_path / "t.ome.tif", np.zeros((2, 40, 24)), xml)
+    with pytest.raises(ImageError) as ei:
+        load_image(tmp_path, "t.ome.tif", "tiff")
+    assert "SizeT" in str(ei.value) and "time points" in str(ei.value)

@@ -4,6 +4,9 @@ Read: the first series of a single file, one sample per pixel, any numeric dtype
 stored: a 2D image's rows are z and its columns x; a 3D stack's pages are z, rows y,
 columns x.
 
+An OME-TIFF with more than one channel (SizeC) or time point (SizeT) is refused: read as
+plain pages they would pass for z slices.
+
 Never followed: an OME-TIFF's references to other files (``<TiffData><UUID
 FileName="...">`` and the bare ``FileName`` attribute). tifffile would open them relative
 to the file's folder (or the working directory, for bytes in memory), i.e. anywhere;
@@ -74,6 +77,16 @@ def _ome(description: str, own_name: str | None, what: str) -> dict[str, float]:
     for el in root.iter():
         if el.tag.rsplit("}", 1)[-1] != "Pixels":
             continue
+        for dim in ("SizeC", "SizeT"):
+            try:
+                count = int(el.attrib.get(dim, "1"))
+            except ValueError:
+                count = -1
+            if count != 1:
+                kind = "channels" if dim == "SizeC" else "time points"
+                raise ImageError("format", f"{what}: its OME-XML declares {dim}={excerpt(el.attrib.get(dim))} "
+                                           f"({kind}); mpistd reads one plane or one z-stack, and would otherwise "
+                                           f"take the {kind} for z slices. Save one channel and time point per file")
         for axis in "XYZ":
             value = el.attrib.get(f"PhysicalSize{axis}")
             if value is None:
