@@ -1,4 +1,4 @@
-"""The replicate images and the metrics taken from them: MPI013–MPI016.
+"""The replicate images and the metrics taken from them: MPI013–MPI017 and MPI019.
 
 The paper's metrics come from images by a fixed recipe (section 2): correct the receiver's
 saturation, threshold at five times the noise SD, take the ROI of every voxel above it,

@@ -1,4 +1,4 @@
-"""The image rules MPI013–MPI016 (and MPI005 for an image), through the whole pipeline.
+"""The image rules MPI013–MPI017, MPI019 (and MPI005 for an image), through the whole pipeline.
 
 Datasets come from two independent sources: ``simulate_dataset`` (its reported metrics are a
 separate plain numpy/scipy implementation of the reference method) and the conformance
