@@ -366,7 +366,7 @@ class _SchemaDoc:
             count = _count_bounds(node)
             of = ""
             if isinstance(items, dict) and items:
-                inner = (f"[object](#{_slug(nested_anchor + '-items')})" if nested_anchor and _inline_object(node) is not None
+                inner = (f"[object](#{_slug(nested_anchor)})" if nested_anchor and _inline_object(node) is not None
                          else self.type_of(items, file))
                 of = f" of {inner}"
             return f"array{count}{of}"
