@@ -246,6 +246,31 @@ def _mpi017_fires(name):
                         attach, [("MPI017", E, f"{CAL}/points/0/replicates/0/image")])
 
 
+def _mpi017_fires_unusable(name):
+    def attach(d, files):
+        # PixelSpacing 0 between rows: not a pixel size; the declared 0.5 mm stands in
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0", "0.5")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI017", True,
+                        "A DICOM image whose PixelSpacing is 0 along z: unusable, so the declared pixel size is "
+                        "used (its metrics match) and MPI017 says so.",
+                        attach, [("MPI017", E, f"{CAL}/points/0/replicates/0/image")])
+
+
+def _mpi014_fires_spacing(name):
+    def attach(d, files):
+        # PixelSpacing NaN, and no declared pixel size to stand in: the image is unusable
+        for acq in d["acquisitions"]:
+            acq.pop("pixel_size_mm", None)
+        ref = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("NaN", "0.5")), fmt="dicom")
+        ref.pop("pixel_size_mm")
+        _rep(d, 0, 0)["image"] = ref
+    return _with_images(name, "MPI014", True,
+                        "A DICOM image whose PixelSpacing is NaN and a dataset that declares no pixel size: MPI014 "
+                        "(kind format) naming the value, not a crash.",
+                        attach, [("MPI014", E, f"{CAL}/points/0/replicates/0/image/path")])
+
+
 def _mpi017_quiet(name):
     def attach(d, files):
         # 0.5 and 0.504 mm: within 1 % of the declared 0.5 mm
@@ -296,5 +321,7 @@ VECTORS = [
     _mpi005_fires_image("MPI005-fires-image"),
     _mpi017_fires("MPI017-fires"),
     _mpi017_quiet("MPI017-quiet"),
+    _mpi017_fires_unusable("MPI017-fires-unusable"),
+    _mpi014_fires_spacing("MPI014-fires-dicom-spacing"),
     _mpi019_quiet("MPI019-quiet"),
 ]
