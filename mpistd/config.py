@@ -55,6 +55,7 @@ class Tolerances:
     iron_mass_relative: float = 0.02  # MPI010: m vs c·V
     metric_relative: float = 0.01  # MPI013: max, mean, total, area
     fwhm_relative: float = 0.05  # MPI013: FWHM
+    pixel_size_relative: float = 0.01  # MPI017: the image file's pixel size vs the declared pixel_size_mm
     slope_relative: float = 0.01  # MPI022
     intercept_fraction_of_max_signal: float = 0.01  # MPI022
     r_squared_absolute: float = 0.001  # MPI022

@@ -34,6 +34,10 @@ class Severity(str, enum.Enum):
             raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
 
 
+#: rules whose finding is the environment's problem, not the dataset's: the run exits 2
+ENVIRONMENT_RULES = frozenset({"MPI019"})
+
+
 class ExitCode(enum.IntEnum):
     OK = 0  # no finding at the failing level
     FINDINGS = 1  # findings at the failing level (any problem of the dataset's content)
@@ -161,6 +165,10 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
+        # an environment problem found while checking (a reader library not installed,
+        # MPI019) is exit 2, as on the command line, once every output is written
+        if any(f.rule in ENVIRONMENT_RULES for r in self.results for f in r.findings):
+            return ExitCode.USAGE
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def counts(self) -> dict[str, int]:

@@ -232,6 +232,11 @@ class ImageResult:
     frame: int = 0
     channel: int = 0
     tracers: tuple[Any, ...] = ()  # load.images.TracerInfo
+    # the pixel size the metrics used, and where the file's own one disagreed (MPI017)
+    spacing_mm: dict[str, float] | None = None
+    declared_spacing_mm: dict[str, float] | None = None  # the image's, else the acquisition's pixel_size_mm
+    spacing_error: str | None = None  # the file states an unusable pixel size (the declared one stood in)
+    spacing_conflicts: tuple[tuple[str, float, float], ...] = ()  # (axis, file mm, declared mm) beyond tolerance
 
     def to_dict(self) -> dict[str, Any]:
         return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,

@@ -69,7 +69,9 @@ def test_every_rule_has_a_firing_and_a_quiet_vector() -> None:
         if not e["fires"] and e["rule"] not in rules_found:
             quiet.add(e["rule"])
     ids = {r.id for r in all_rules()}
-    assert ids - fires == set(), f"rules without a firing vector: {sorted(ids - fires)}"
+    # MPI019 (a reader library not installed) is the environment's finding, which no dataset can
+    # express: its firing case runs with the library hidden (tests/rules/test_image_rules.py)
+    assert ids - fires - {"MPI019"} == set(), f"rules without a firing vector: {sorted(ids - fires)}"
     assert ids - quiet == set(), f"rules without a non-firing vector: {sorted(ids - quiet)}"
 
 
