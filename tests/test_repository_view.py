@@ -313,3 +313,32 @@ def test_a_dataset_without_a_block_is_skipped_and_an_unknown_format_listed() -> 
     s = summary(a, tool_version="x", schema_version="1.0")
     assert s["unsupported"] == ["b"] and s["verdicts"] == {"conformant": 1, "conformant with warnings": 0,
                                                            "not conformant": 1}
+
+
+# ------------------------------------------------------------------------------------ the repository page
+
+
+def test_report_site_has_a_repository_page_with_a_forest_plot_and_links(repo: dict, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(repo["root"], root)
+    # a hostile tracer name must come out escaped
+    target = root / "lab8" / "vivotrax-hs-0.mpical.json"
+    doc = json.loads(target.read_text())
+    doc["tracers"][0]["name"] = "VivoTrax<script>alert(1)</script>"
+    target.write_text(json.dumps(doc, indent=2))
+    proc = mpistd("report", ".", "-o", "site/", "--reproducible", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    html = (root / "site" / "repository.html").read_text()
+    assert "<script" not in html and "&lt;script&gt;" in html
+    # one forest plot per group, a point per series with a positive slope
+    assert html.count('<svg class="forest"') == len(repo["summary"]["groups"]) + 1  # the renamed tracer: a group of its own
+    assert html.count("<circle") + html.count("<path d=") == sum(
+        1 for g in repo["summary"]["groups"] for m in g["members"] if m["sensitivity"] > 0)
+    # links point at pages that exist; the outliers are listed
+    links = set(re.findall(r'href="([^"]+)"', html))
+    assert links and all((root / "site" / link).is_file() for link in links)
+    assert "lab7/vivotrax-hs-0.mpical.json" in html and ">outlier<" in html
+    assert "27</b>conformant" in html
