@@ -331,7 +331,7 @@ def test_report_site_has_a_repository_page_with_a_forest_plot_and_links(repo: di
     target.write_text(json.dumps(doc, indent=2))
     proc = mpistd("report", ".", "-o", "site/", "--reproducible", cwd=root)
     assert proc.returncode == 0, proc.stderr
-    html = (root / "site" / "repository.html").read_text()
+    html = (root / "site" / "repository" / "index.html").read_text()
     assert "<script" not in html and "&lt;script&gt;" in html
     # one forest plot per group, a point per series with a positive slope
     assert html.count('<svg class="forest"') == len(repo["summary"]["groups"]) + 1  # the renamed tracer: a group of its own
@@ -339,6 +339,31 @@ def test_report_site_has_a_repository_page_with_a_forest_plot_and_links(repo: di
         1 for g in repo["summary"]["groups"] for m in g["members"] if m["sensitivity"] > 0)
     # links point at pages that exist; the outliers are listed
     links = set(re.findall(r'href="([^"]+)"', html))
-    assert links and all((root / "site" / link).is_file() for link in links)
+    assert links and all((root / "site" / "repository" / link).is_file() for link in links)
     assert "lab7/vivotrax-hs-0.mpical.json" in html and ">outlier<" in html
     assert "27</b>conformant" in html
+
+
+def test_the_fast_locator_agrees_with_the_documents_position_map() -> None:
+    """comparability.element_positions walks only the path to the lines; Document.locate (the full
+    scanner) is the reference, on every bundled JSON dataset's calibrations and fits."""
+    from mpistd.comparability import element_positions
+    from mpistd.load.documents import DocumentError, read_document
+
+    checked = 0
+    for path in sorted((ROOT / "reference_data").rglob("*.mpical.json")):
+        try:
+            doc = read_document(path, max_bytes=50 * 2**20)
+        except DocumentError:
+            continue
+        cals = doc.data.get("calibrations") if isinstance(doc.data, dict) else None
+        if not isinstance(cals, list):
+            continue
+        wanted = {i: [f"/calibrations/{i}"] + [f"/calibrations/{i}/fits/{j}" for j in range(len(c.get("fits") or []))]
+                  for i, c in enumerate(cals) if isinstance(c, dict)}
+        got = element_positions(doc, wanted)
+        for ptrs in wanted.values():
+            for p in ptrs:
+                assert got[p] == doc.locate(p), (path.name, p)
+                checked += 1
+    assert checked > 200

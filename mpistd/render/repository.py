@@ -1,6 +1,6 @@
 """The repository page of a report site (``mpistd report DIR -o site/``, ``mpistd merge … -o site:DIR``).
 
-``repository.html`` beside ``index.html``: verdict counts, and per comparable group a forest
+``repository/index.html`` beside the site's ``index.html``: verdict counts, and per comparable group a forest
 plot of the datasets' sensitivities (log axis, the group's median and its cut band
 median · exp(±3.5 · 1.4826 · MAD)), a table of its series with links to the dataset pages.
 It reads only the repository summary (:func:`mpistd.repository.summary`), never decides a
@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from mpistd.quantify.robust import CUT_K, MAD_SCALE
 
-PAGE = "repository.html"
+PAGE = "repository/index.html"  # a folder of its own: the site's top level holds the dataset pages and index.html
 #: rows drawn per group's forest plot (outliers always, then the others in order)
 MAX_ROWS = 60
 _STATUS_CLASS = {"outlier": "bad", "not judged: MAD 0": "warn", "not judged: slope ≤ 0": "warn", "within": "ok",
@@ -131,7 +131,7 @@ def render_repository(data: Mapping[str, Any], hrefs: Mapping[str, str], meta: A
 
 
 def write_repository_page(report: Any, folder: Path, pages: Sequence[tuple[Any, str]]) -> Path | None:
-    """Write ``repository.html`` into a report site (when any dataset was quantified)."""
+    """Write ``repository/index.html`` into a report site (when any dataset was quantified)."""
     from mpistd._atomic import write_atomic
     from mpistd.render.html import ReportMeta
     from mpistd.repository import analyse, entries_from_results, summary
@@ -140,7 +140,7 @@ def write_repository_page(report: Any, folder: Path, pages: Sequence[tuple[Any, 
         return None
     data = summary(analyse(entries_from_results(report.results)), tool_version=report.mpistd_version,
                    schema_version=report.schema_version)
-    hrefs = {r.path: name for r, name in pages}
+    hrefs = {r.path: f"../{name}" for r, name in pages}
     return write_atomic(Path(folder) / PAGE, render_repository(data, hrefs, ReportMeta.from_report(report)))
 
 
