@@ -272,6 +272,14 @@ def test_four_shards_merged_equal_one_run_byte_for_byte(repo: dict, tmp_path: Pa
     # merging a merged (unsharded) result again changes nothing: repository findings are recomputed
     again = mpistd("merge", str(out / "m.json"), "--reproducible", "-o", f"json:{out / 'mm.json'}", cwd=root)
     assert again.returncode == 0 and (out / "mm.json").read_bytes() == (out / "one.json").read_bytes()
+    # the report site from the merged results (and the checked-out tree) equals `mpistd report`'s
+    assert mpistd("merge", *shards, "--reproducible", "-o", f"site:{out / 'msite'}", cwd=root).returncode == 0
+    assert mpistd("report", ".", "-o", f"{out / 'rsite'}/", "--reproducible", cwd=root).returncode == 0
+    msite = sorted(p.relative_to(out / "msite") for p in (out / "msite").rglob("*") if p.is_file())
+    assert msite == sorted(p.relative_to(out / "rsite") for p in (out / "rsite").rglob("*") if p.is_file())
+    assert Path("repository/index.html") in msite
+    for rel in msite:
+        assert (out / "msite" / rel).read_bytes() == (out / "rsite" / rel).read_bytes(), rel
     # the SARIF of the merged run can carry one automationDetails.id
     mpistd("merge", *shards, "--sarif-category", "mpistd", "-o", f"sarif:{out / 'c.sarif'}", cwd=root)
     assert json.loads((out / "c.sarif").read_text())["runs"][0]["automationDetails"] == {"id": "mpistd"}
