@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -272,17 +273,45 @@ def test_four_shards_merged_equal_one_run_byte_for_byte(repo: dict, tmp_path: Pa
     # merging a merged (unsharded) result again changes nothing: repository findings are recomputed
     again = mpistd("merge", str(out / "m.json"), "--reproducible", "-o", f"json:{out / 'mm.json'}", cwd=root)
     assert again.returncode == 0 and (out / "mm.json").read_bytes() == (out / "one.json").read_bytes()
-    # the report site from the merged results (and the checked-out tree) equals `mpistd report`'s
-    assert mpistd("merge", *shards, "--reproducible", "-o", f"site:{out / 'msite'}", cwd=root).returncode == 0
-    assert mpistd("report", ".", "-o", f"{out / 'rsite'}/", "--reproducible", cwd=root).returncode == 0
-    msite = sorted(p.relative_to(out / "msite") for p in (out / "msite").rglob("*") if p.is_file())
-    assert msite == sorted(p.relative_to(out / "rsite") for p in (out / "rsite").rglob("*") if p.is_file())
-    assert Path("repository/index.html") in msite
-    for rel in msite:
-        assert (out / "msite" / rel).read_bytes() == (out / "rsite" / rel).read_bytes(), rel
     # the SARIF of the merged run can carry one automationDetails.id
     mpistd("merge", *shards, "--sarif-category", "mpistd", "-o", f"sarif:{out / 'c.sarif'}", cwd=root)
     assert json.loads((out / "c.sarif").read_text())["runs"][0]["automationDetails"] == {"id": "mpistd"}
+
+
+def test_the_site_of_merged_shards_equals_the_report_site(tmp_path: Path) -> None:
+    """The report site from merged results (and the checked-out tree) is `mpistd report`'s, byte for byte."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(VECTORS / "fires", root)
+    # a hostile tracer name must come out escaped (ds4's VivoTrax becomes a group of its own)
+    target = root / "ds4.mpical.json"
+    doc = json.loads(target.read_text())
+    doc["tracers"][1]["name"] = "VivoTrax<script>alert(1)</script>"
+    target.write_text(json.dumps(doc, indent=2))
+    out = tmp_path
+    for i in (1, 2):
+        assert mpistd("validate", ".", "--shard", f"{i}/2", "--reproducible", "-o", f"json:{out / f'h{i}.json'}",
+                      cwd=root).returncode == 0
+    assert mpistd("merge", str(out / "h2.json"), str(out / "h1.json"), "--reproducible", "-o",
+                  f"site:{out / 'msite'}", cwd=root).returncode == 0
+    assert mpistd("report", ".", "-o", f"{out / 'rsite'}/", "--reproducible", cwd=root).returncode == 0
+    msite = sorted(p.relative_to(out / "msite") for p in (out / "msite").rglob("*") if p.is_file())
+    assert msite == sorted(p.relative_to(out / "rsite") for p in (out / "rsite").rglob("*") if p.is_file())
+    assert Path("repository/index.html") in msite and len(msite) == 8  # 6 datasets, the index, the repository page
+    for rel in msite:
+        assert (out / "msite" / rel).read_bytes() == (out / "rsite" / rel).read_bytes(), rel
+    html = (out / "msite" / "repository" / "index.html").read_text()
+    assert "<script" not in html and "&lt;script&gt;" in html
+    # a forest plot per group (ProMag, VivoTrax, the renamed VivoTrax), a point per positive slope:
+    # 6 ProMag (ds3's decreasing series is not drawn), 5 + 1 VivoTrax
+    assert html.count('<svg class="forest"') == 3
+    assert html.count("<circle") == 12 and "<path d=" not in html
+    # the outlier is listed and linked; every link points at a page of the site
+    assert ">outlier<" in html and 'href="../ds6.html"' in html
+    links = set(re.findall(r'href="([^"]+)"', html))
+    assert all((out / "msite" / "repository" / link).is_file() for link in links)
+    assert "6</b>conformant" in html
 
 
 def test_merge_refuses_incomplete_repeated_or_different_runs(repo: dict, tmp_path: Path) -> None:
@@ -324,32 +353,6 @@ def test_a_dataset_without_a_block_is_skipped_and_an_unknown_format_listed() -> 
 
 
 # ------------------------------------------------------------------------------------ the repository page
-
-
-def test_report_site_has_a_repository_page_with_a_forest_plot_and_links(repo: dict, tmp_path: Path) -> None:
-    import re
-    import shutil
-
-    root = tmp_path / "data"
-    shutil.copytree(repo["root"], root)
-    # a hostile tracer name must come out escaped
-    target = root / "lab8" / "vivotrax-hs-0.mpical.json"
-    doc = json.loads(target.read_text())
-    doc["tracers"][0]["name"] = "VivoTrax<script>alert(1)</script>"
-    target.write_text(json.dumps(doc, indent=2))
-    proc = mpistd("report", ".", "-o", "site/", "--reproducible", cwd=root)
-    assert proc.returncode == 0, proc.stderr
-    html = (root / "site" / "repository" / "index.html").read_text()
-    assert "<script" not in html and "&lt;script&gt;" in html
-    # one forest plot per group, a point per series with a positive slope
-    assert html.count('<svg class="forest"') == len(repo["summary"]["groups"]) + 1  # the renamed tracer: a group of its own
-    assert html.count("<circle") + html.count("<path d=") == sum(
-        1 for g in repo["summary"]["groups"] for m in g["members"] if m["sensitivity"] > 0)
-    # links point at pages that exist; the outliers are listed
-    links = set(re.findall(r'href="([^"]+)"', html))
-    assert links and all((root / "site" / "repository" / link).is_file() for link in links)
-    assert "lab7/vivotrax-hs-0.mpical.json" in html and ">outlier<" in html
-    assert "27</b>conformant" in html
 
 
 def test_the_fast_locator_agrees_with_the_documents_position_map() -> None:
