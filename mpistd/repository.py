@@ -189,6 +189,7 @@ def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
     from mpistd.comparability import FORMAT
 
     groups: dict[str, Group] = {}
+    ids: dict[str, str] = {}  # canonical key text -> group id
     unsupported = []
     for i, e in enumerate(entries):
         block = e.block
@@ -203,7 +204,10 @@ def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
             compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
             for fit in series.get("fits") or ():
                 key = group_key(series, fit["metric"])
-                gid = group_id(key)
+                frozen = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                gid = ids.get(frozen)
+                if gid is None:
+                    gid = ids[frozen] = group_id(key)
                 group = groups.get(gid)
                 if group is None:
                     group = groups[gid] = Group(
