@@ -46,6 +46,7 @@ bench: $(STAMP)
 
 vectors:
 	$(PYTHON) reference_data/conformance/make_vectors.py
+	$(PYTHON) reference_data/conformance/repository_vectors.py
 
 docs: $(STAMP)
 	$(BIN)/mpistd docs

@@ -191,7 +191,9 @@ def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs
     stricts = {j.options.strict for j in selected}
     opts = base.with_(profile=profiles.pop() if len(profiles) == 1 else base.profile,
                       strict=stricts.pop() if len(stricts) == 1 else base.strict)
-    return _report(results, opts, reproducible)
+    report = _report(results, opts, reproducible)
+    _repository_step(report, base, config, shard)  # the repository view (mpistd/repository.py)
+    return report
 
 
 def _validate_one(job: Any, keep_quantities: bool = False) -> Any:
@@ -299,10 +301,11 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
 def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, srcroot: Path | None,
              sarif_category: str | None, profile: str | None, config: Path | None, strict: bool,
              select: tuple[str, ...], ignore: tuple[str, ...], baseline: Path | None, jobs: int | None,
-             shard: str | None, debug: bool) -> None:
+             shard: str | None, debug: bool, summaries: tuple[str, ...] = (), previous: Path | None = None) -> None:
     """Validate dataset files, or folders searched for *.mpical.json / *.mpical.yaml / *.mpical.yml."""
     targets = _parse_outputs(outputs)
     shard_t = _parse_shard(shard)
+    summary_targets = _parse_summaries(summaries, previous, shard_t)
 
     def body() -> int:
         from mpistd._atomic import write_atomic
@@ -311,10 +314,12 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
         report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
         colour = use_colour()
-        click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
-                                 terminal=sys.stdout.isatty()), nl=False, color=colour)
+        if not any(path is None for _, path in summary_targets):  # a summary on stdout replaces the report
+            click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
+                                     terminal=sys.stdout.isatty()), nl=False, color=colour)
         for f, target in targets:
             write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category))
+        _write_summaries(report, summary_targets, previous)
         return int(report.exit_code)
 
     sys.exit(_guard(debug, body))
@@ -571,6 +576,176 @@ def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_
         return 0
 
     sys.exit(_guard(debug, body))
+
+
+# ------------------------------------------------------------------------------------- repository
+# The repository view (issue 18): repository rules after a whole run, --summary/--previous, and
+# `mpistd merge` of sharded runs. Everything reads the plain per-dataset data of
+# mpistd/comparability.py through mpistd/repository.py.
+SUMMARY_FORMATS = ("text", "json")
+
+
+def _summary_options(func: Callable) -> Callable:
+    func = click.option("--previous", "previous", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="An earlier summary (JSON): add what changed (new, removed, changed verdicts; "
+                             "new and removed outliers). Needs --summary.")(func)
+    return click.option("--summary", "summaries", multiple=True, is_flag=False, flag_value="text",
+                        metavar="FORMAT[:PATH]",
+                        help="Repository summary (comparable groups, sensitivities, outliers, verdicts) as text "
+                             "or json, to PATH or, without one, on stdout instead of the report; repeatable.")(func)
+
+
+def _parse_summaries(values: tuple[str, ...], previous: Path | None,
+                     shard: tuple[int, int] | None) -> list[tuple[str, Path | None]]:
+    out: list[tuple[str, Path | None]] = []
+    for v in values:
+        fmt, sep, path = v.partition(":")
+        if fmt not in SUMMARY_FORMATS or (sep and not path):
+            raise click.BadParameter(f"{v!r}: use text, json, text:PATH or json:PATH", param_hint="--summary")
+        out.append((fmt, Path(path) if sep else None))
+    if sum(1 for _, p in out if p is None) > 1:
+        raise click.BadParameter("only one summary can go to stdout", param_hint="--summary")
+    if previous is not None and not out:
+        raise click.BadParameter("--previous needs --summary", param_hint="--previous")
+    if out and shard is not None:
+        raise click.BadParameter("a shard sees part of the repository: write each shard's JSON result, then "
+                                 "'mpistd merge RESULT.json... -o summary:PATH'", param_hint="--summary")
+    return out
+
+
+def _run_options_record(base: Any, config: Path | None) -> dict[str, Any]:
+    """What `mpistd merge` requires to be equal across shards (hashed into the report's run record)."""
+    import hashlib
+
+    config_sha = None
+    if config is not None:
+        try:
+            config_sha = hashlib.sha256(config.read_bytes()).hexdigest()
+        except OSError:
+            config_sha = "unreadable"
+    return {"profile": base.profile, "strict": base.strict, "select": list(base.select or []) or None,
+            "ignore": list(base.ignore), "baseline": sorted(map(list, base.baseline)), "config": config_sha}
+
+
+def _repository_step(report: Any, base: Any, config: Path | None, shard: tuple[int, int] | None) -> None:
+    """After every dataset: the repository rules (never on a shard) and the run record for merge."""
+    from mpistd.repository import apply_rules, run_record
+
+    if report.created is None:  # --reproducible: no timings either (JUnit's time), as a merged result has none
+        for r in report.results:
+            r.seconds = None
+    if shard is None:
+        apply_rules(report.results)
+    report.run = run_record(shard=shard, options=_run_options_record(base, config), repository_rules=shard is None)
+
+
+def _summary_texts(report: Any, summary_targets: list[tuple[str, Path | None]], previous: Path | None) -> list[str]:
+    from mpistd.repository import (SummaryError, analyse, changes_text, compare, entries_from_results,
+                                   load_summary, summary, summary_json, summary_text)
+
+    data = summary(analyse(entries_from_results(report.results)), tool_version=report.mpistd_version,
+                   schema_version=report.schema_version)
+    changes = None
+    if previous is not None:
+        try:
+            text = previous.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(f"{previous}: cannot read ({exc})", param_hint="--previous") from None
+        try:
+            changes = compare(load_summary(text, str(previous)), data)
+        except SummaryError as exc:
+            raise click.BadParameter(str(exc), param_hint="--previous") from None
+    out = []
+    for fmt, _ in summary_targets:
+        if fmt == "json":
+            out.append(summary_json({**data, "changes": changes} if changes is not None else data))
+        else:
+            out.append(summary_text(data) + (("\n" + changes_text(changes)) if changes is not None else ""))
+    return out
+
+
+def _write_summaries(report: Any, summary_targets: list[tuple[str, Path | None]], previous: Path | None) -> None:
+    if not summary_targets:
+        return
+    from mpistd._atomic import write_atomic
+
+    for (fmt, path), text in zip(summary_targets, _summary_texts(report, summary_targets, previous)):
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(path, text)
+
+
+_summary_options(validate)  # --summary and --previous, added to the validate command defined above
+
+
+MERGE_FORMATS = ("text", "json", "sarif", "junit", "summary", "summary-text", "site")
+
+
+@cli.command("merge")
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
+              help="Write FORMAT (text, json, sarif, junit, summary = the JSON summary, summary-text, site = the "
+                   "report folder) to PATH; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
+@click.option("--previous", "previous", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An earlier summary (JSON): the summaries written add what changed.")
+@click.option("--sarif-category", default=None, metavar="ID",
+              help="Write runs[0].automationDetails.id = ID into the merged SARIF (one category for the merged run).")
+@click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, help="Worker processes for the report site.")
+@click.option("--debug", is_flag=True, default=False, help="Show tracebacks of internal errors.")
+def merge_command(results: tuple[Path, ...], outputs: tuple[str, ...], fmt: str, previous: Path | None,
+                  sarif_category: str | None, reproducible: bool, jobs: int, debug: bool) -> None:
+    """Combine the JSON results of sharded runs (--shard I/N --output json:PATH) into one result.
+
+    The repository rules run on the merged result; every output equals that of one unsharded run
+    (byte for byte with --reproducible on both). The report site re-reads the datasets from the
+    paths recorded in the results (run it from the same folder, on the same checkout).
+    """
+    targets = []
+    for v in outputs:
+        f, sep, path = v.partition(":")
+        if not sep or f not in MERGE_FORMATS or not path:
+            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(MERGE_FORMATS)}",
+                                     param_hint="--output")
+        targets.append((f, Path(path)))
+
+    def body() -> int:
+        from mpistd._atomic import write_atomic
+        from mpistd.merge import MergeError, merge_files
+
+        try:
+            report = merge_files(list(results), reproducible=reproducible)
+        except MergeError as exc:
+            click.echo(f"mpistd merge: {exc}", err=True)
+            return 2
+        wanted = [("json" if f == "summary" else "text", p) for f, p in targets if f in ("summary", "summary-text")]
+        texts = iter(_summary_texts(report, wanted, previous)) if wanted else iter(())
+        click.echo(_merged_output(report, fmt, sarif_category), nl=False)
+        for f, path in targets:
+            if f in ("summary", "summary-text"):
+                write_atomic(path, next(texts))
+            elif f == "site":
+                from mpistd.render.report import sources_from_jobs, write_site
+
+                write_site(report, sources_from_jobs(report, []), path, "html", jobs)
+            else:
+                write_atomic(path, _merged_output(report, f, sarif_category))
+        return int(report.exit_code)
+
+    sys.exit(_guard(debug, body))
+
+
+def _merged_output(report: Any, fmt: str, sarif_category: str | None) -> str:
+    text = render_report(report, fmt)
+    if fmt == "sarif" and sarif_category:
+        import json
+
+        log = json.loads(text)
+        log["runs"][0]["automationDetails"] = {"id": sarif_category}
+        text = json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return text
 
 
 def main() -> None:

@@ -101,6 +101,8 @@ class DatasetResult:
     quantities: dict[str, Any] | None = None  # recomputed numbers, JSON-ready
     title: str | None = None
     seconds: float | None = None
+    # the repository view's plain data (mpistd/comparability.py); None when not quantified
+    repository: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
@@ -130,6 +132,7 @@ class DatasetResult:
             "findings": [f.to_dict() for f in self.findings],
             "suppressed": [s.to_dict() for s in self.suppressed],
             "quantities": self.quantities,
+            "repository": self.repository,
         }
 
 
@@ -143,6 +146,8 @@ class Report:
     mpistd_version: str = ""
     schema_version: str = ""
     created: str | None = None  # ISO time; None when reproducible output is asked for
+    # how the run was made, for `mpistd merge` (mpistd/repository.py: run_record); None from the API
+    run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.mpistd_version:
@@ -190,6 +195,7 @@ class Report:
             "exit_code": int(self.exit_code),
             "counts": self.counts(),
             "datasets": [r.to_dict() for r in self.results],
+            "run": self.run,
         }
 
 

@@ -232,6 +232,10 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
             emitter.emit("MPI005", f"{pointer}/image", f"{image.error}; raise [limits] image_mib if this is intended")
     if keep_quantities:
         result.quantities = quantities.to_dict()
+    # the repository view's plain data (mpistd/comparability.py), probed with a fresh emitter
+    from mpistd.comparability import describe
+
+    result.repository = describe(model, quantities, options, Emitter(doc, options, emitter.file, emitter.dataset_path))
 
 
 # ----------------------------------------------------------------------------------------------

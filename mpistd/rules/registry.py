@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mpistd.config import Options
 
 # Rule families, in pipeline order; one module per family under mpistd/rules/.
-FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting")
+FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting", "repository")
 
 #: rules that no configuration may silence or re-level (the document must be readable)
 UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
