@@ -30,6 +30,10 @@ class Severity(str, enum.Enum):
             raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
 
 
+#: rules that no configuration may silence or re-level (the document must be readable)
+UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
+
+
 class ExitCode(enum.IntEnum):
     OK = 0  # no finding at the failing level
     FINDINGS = 1  # findings at the failing level (any problem of the dataset's content)
@@ -92,6 +96,14 @@ class DatasetResult:
     quantities: dict[str, Any] | None = None  # recomputed numbers, JSON-ready
     title: str | None = None
     seconds: float | None = None
+    #: "ok", or "internal_error" when mpistd failed on this dataset (a bug; the run exits 3)
+    status: str = "ok"
+    error: dict[str, str] | None = None  # {"type", "message"} of the internal error
+    traceback: str | None = None  # shown only with --debug; never in JSON
+
+    @property
+    def internal_error(self) -> bool:
+        return self.status == "internal_error"
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
@@ -100,9 +112,11 @@ class DatasetResult:
         return out
 
     def fails(self, fail_level: Severity) -> bool:
-        return any(f.severity.rank >= fail_level.rank for f in self.findings)
+        return self.internal_error or any(f.severity.rank >= fail_level.rank for f in self.findings)
 
     def verdict(self) -> str:
+        if self.internal_error:
+            return "internal error"
         c = self.counts()
         if c["error"]:
             return "not conformant"
@@ -111,8 +125,9 @@ class DatasetResult:
         return "conformant"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
+            "status": self.status,
             "sha256": self.sha256,
             "schema_version": self.schema_version,
             "title": self.title,
@@ -122,6 +137,9 @@ class DatasetResult:
             "suppressed": [s.to_dict() for s in self.suppressed],
             "quantities": self.quantities,
         }
+        if self.error is not None:
+            out["error"] = dict(self.error)
+        return out
 
 
 @dataclass
@@ -155,7 +173,13 @@ class Report:
         return not any(r.fails(self.fail_level) for r in self.results)
 
     @property
+    def internal_errors(self) -> list[DatasetResult]:
+        return [r for r in self.results if r.internal_error]
+
+    @property
     def exit_code(self) -> ExitCode:
+        if self.internal_errors:
+            return ExitCode.INTERNAL
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def counts(self) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from mpistd._text import guard_json
 from mpistd.findings import Report
 
 REPORT_SCHEMA_ID = "https://mpistd.org/schema/report/1.0/mpistd-report.schema.json"
@@ -16,4 +17,5 @@ REPORT_SCHEMA_ID = "https://mpistd.org/schema/report/1.0/mpistd-report.schema.js
 
 def render_json(report: Report) -> str:
     """The report as indented JSON text (UTF-8 characters kept), ending with a newline."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # '##[' (a CI log command) can only occur inside a JSON string: spelled '##\\u005b', same value
+    return guard_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
