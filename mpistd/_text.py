@@ -78,9 +78,20 @@ def guard_lines(text: str) -> str:
     return text
 
 
+# what JSON (with ensure_ascii=False) and XML leave raw but a terminal would act on: CR (XML
+# character data only; JSON always escapes it), C1
+# controls (U+009B is CSI, U+009D OSC), bidi controls, line/paragraph separators
+_RAW_IN_STRUCTURED = re.compile("[\r\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
 def guard_json(text: str) -> str:
-    """JSON text with ``##[`` spelled ``##\\u005b`` (only possible inside strings: same value)."""
-    return text.replace("##[", "##\\u005b") if "##[" in text else text
+    """JSON text whose strings cannot act on a terminal or a CI log; the parsed value is the same.
+
+    ``##[`` becomes ``##\\u005b`` and C1 controls, bidi controls and U+2028/U+2029 become
+    ``\\uXXXX`` escapes (all of them can only occur inside JSON strings)."""
+    if "##[" in text:
+        text = text.replace("##[", "##\\u005b")
+    return _RAW_IN_STRUCTURED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def guard_xml(text: str) -> str:
@@ -92,6 +103,7 @@ def guard_xml(text: str) -> str:
     """
     if "##[" in text:
         text = text.replace("##[", "##&#91;")
+    text = _RAW_IN_STRUCTURED.sub(lambda m: f"&#x{ord(m.group()):x};", text)
     if "::" in text:
         # a line of the serialised XML that starts (after indentation) with '::' can only be
         # character data continuing after a line break: spell that ':' as a character reference

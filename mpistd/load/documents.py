@@ -150,7 +150,11 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     """At most ``max_bytes`` of a regular file, read in chunks (nothing is preallocated for the
     limit); DocumentTooLarge if the file is, or grows, larger."""
     import os
+    import stat
 
+    st = os.stat(path)
+    if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:  # refused from its size alone: never opened
+        raise DocumentTooLarge(st.st_size, max_bytes)
     fd = open_regular(path)
     with os.fdopen(fd, "rb", buffering=0) as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -172,8 +176,12 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
 def sha256_file(path: Path, max_bytes: int) -> str | None:
     """sha256 of a regular file of at most ``max_bytes`` (None otherwise, or if unreadable)."""
     import os
+    import stat
 
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return None
         fd = open_regular(path)
     except (OSError, DocumentError):
         return None

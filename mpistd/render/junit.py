@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
-from mpistd._text import guard_xml
+from mpistd._text import clean, guard_xml
 from mpistd.findings import DatasetResult, Finding, Report, Severity, Suppressed
 from mpistd.rules.registry import FAMILIES, Rule
 
@@ -73,12 +73,12 @@ def _add_internal_error(suite: ET.Element, dataset: DatasetResult) -> int:
 
 def finding_line(finding: Finding) -> str:
     """``RULE severity pointer line:col message`` — one line per finding."""
-    pointer = finding.pointer if finding.pointer else '""'
+    pointer = clean(finding.pointer) if finding.pointer else '""'  # a pointer is built from dataset keys
     if finding.line:
         where = f"{finding.line}:{finding.column}" if finding.column else f"{finding.line}"
     else:
         where = "-"
-    message = " ".join(finding.message.split())  # one line, whatever the message holds
+    message = clean(" ".join(finding.message.split()))  # one line, whatever the message holds
     return f"{finding.rule} {finding.severity.value} {pointer} {where} {message}"
 
 
