@@ -35,6 +35,8 @@ def _kind(mode: int) -> str:
 def _refuse_non_regular(target: Path) -> None:
     try:
         mode = os.stat(target).st_mode
+    except NotADirectoryError:  # a parent is a file: check_target names it
+        return
     except FileNotFoundError:
         if os.path.lexists(target):
             raise OutputError(target, "it is a dangling symbolic link") from None
