@@ -261,13 +261,18 @@ def validate(
     config: str | os.PathLike | None = None,
     options: Options | None = None,
     reproducible: bool = False,
+    isolated: bool = False,
+    follow_symlinks: bool = False,
 ) -> Report:
     """Validate a dataset file, a folder of datasets, several paths, or an in-memory mapping.
 
     A mapping needs ``base_dir`` to resolve image paths (without it, images are reported as
     missing). Returns a :class:`~mpistd.findings.Report` with ``.findings``, ``.ok`` and
     ``.to_dict()``; raises FileNotFoundError for a path that does not exist and
-    :class:`~mpistd.config.ConfigError` for a bad configuration.
+    :class:`~mpistd.config.ConfigError` for a bad configuration. ``isolated`` ignores
+    configuration files found beside the data; ``follow_symlinks`` follows links out of a
+    scanned folder. A dataset mpistd fails on is a result with ``status == "internal_error"``
+    (``report.exit_code`` is then 3); the others are judged in full.
     """
     from mpistd.collect import collect
 
@@ -285,7 +290,8 @@ def validate(
         results = [result]
     else:
         paths = [target] if isinstance(target, (str, os.PathLike)) else list(target)
-        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None)
+        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None, isolated=isolated,
+                       follow_symlinks=follow_symlinks)
         results = [validate_file(j.path, j.options, j.display, refusal=j.refusal) for j in jobs]
     return _report(results, opts, reproducible)
 
