@@ -232,3 +232,20 @@ def test_a_document_read_never_preallocates_the_limit(tmp_path: Path, monkeypatc
     doc = documents.read_document(p, max_bytes=1 << 30)
     assert doc.data["schema_version"] == base_document()["schema_version"]
     assert asked and max(asked) <= 1 << 20
+
+
+def test_the_report_does_not_read_a_refused_link_either(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "token.json").write_text(json.dumps({"schema_version": SECRET, "dataset": {"title": SECRET}}))
+    os.symlink(outside / "token.json", root / "leak.mpical.json")
+    site = tmp_path / "site"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mpistd", "report", ".", "--jobs", "1", "-o", f"{site}/"],
+                              cwd=root, capture_output=True, text=True, env=cli_env(), timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail("report hung")
+    assert proc.returncode == 1, proc.stderr
+    pages = "".join(p.read_text(encoding="utf-8") for p in site.glob("*.html"))
+    assert "outside the scanned folder" in pages and SECRET not in pages + proc.stderr
