@@ -24,7 +24,6 @@ from click.testing import CliRunner
 
 from corpus import base_document
 from harness import cli_env
-from mpistd._text import clean, guard_lines
 from mpistd.cli import cli
 
 CLEAR = "\x1b[2J"
@@ -80,16 +79,22 @@ def _write(folder: Path, name: str = "d.mpical.json") -> Path:
     ("plain µg/mL ü", "plain µg/mL ü"),
 ])
 def test_clean_escapes_every_control_and_command_form(raw: str, shown: str) -> None:
+    from mpistd._text import clean
+
     assert clean(raw) == shown
 
 
 def test_clean_output_has_no_control_character_at_all() -> None:
+    from mpistd._text import clean
+
     out = clean(HOSTILE_KEY + "".join(chr(c) for c in range(0x00, 0xA0)))
     assert not [c for c in out if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0], out
     assert "\n" not in out and _bad_lines(out) == []
 
 
 def test_guard_lines_defuses_commands_however_the_parts_were_joined() -> None:
+    from mpistd._text import guard_lines
+
     text = guard_lines("ok\n::error::x\n  ::set-output name=a::b\nfine ##[group]x\n")
     assert _bad_lines(text) == [] and text.count("\n") == 4
 
