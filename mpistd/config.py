@@ -23,6 +23,11 @@ by walking up from each dataset's folder (or given with ``--config``). Its form:
 
 MPI001–MPI005 can be neither silenced nor re-levelled: a document that cannot be read cannot
 be judged.
+
+Every table is checked against :mod:`mpistd.config_schema` before any dataset is read (known
+keys, types, finite numbers in range; hard ceilings of 1024 MiB for documents and 4096 MiB for
+images); a problem is a :class:`ConfigError` naming the file, line and key. Configuration
+files are read only if they are regular files of at most 1 MiB, baselines at most 64 MiB.
 """
 from __future__ import annotations
 
