@@ -25,11 +25,9 @@ class OutputError(OSError):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a regular file"
+    from mpistd.load.documents import file_kind
+
+    return file_kind(mode)
 
 
 def _refuse_non_regular(target: Path) -> None:

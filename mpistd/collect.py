@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mpistd._text import display_name
 from mpistd.config import ConfigError, Options, find_config, load_config
+from mpistd.load.documents import file_kind as _kind
 from mpistd.load.documents import is_dataset_file
 
 
@@ -55,14 +56,6 @@ def _inside(path: Path, root: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
-        if test(mode):
-            return name
-    return "not a regular file"
 
 
 def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:

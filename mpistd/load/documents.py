@@ -127,7 +127,7 @@ def open_regular(path: Path) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise DocumentError(f"not a regular file ({_kind_of(mode)}): not read", 1, 1)
+            raise DocumentError(f"not a regular file ({file_kind(mode)}): not read", 1, 1)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
     except BaseException:
@@ -136,7 +136,8 @@ def open_regular(path: Path) -> int:
     return fd
 
 
-def _kind_of(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words ("a FIFO", "a character device", ...)."""
     import stat
 
     for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),

@@ -148,3 +148,11 @@ def test_a_worker_that_dies_loses_only_its_unfinished_datasets(tmp_path: Path, m
     assert len(report["datasets"]) == N
     statuses = [d["status"] for d in report["datasets"]]
     assert statuses[6] == "internal_error" and "ok" in statuses
+
+
+def test_the_report_command_writes_every_page_and_exits_3(tmp_path: Path, one_bad: None) -> None:
+    site = tmp_path / "site"
+    run = CliRunner().invoke(cli, ["report", str(_folder(tmp_path)), "--jobs", "1", "-o", f"{site}/"])
+    assert run.exit_code == 3, run.output
+    assert len(list(site.glob("d*.html"))) == N and (site / "index.html").is_file()
+    assert "internal error" in (site / "index.html").read_text(encoding="utf-8")
