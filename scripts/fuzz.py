@@ -306,7 +306,11 @@ def _run_surroundings(seed: str, i: int, mode: str, rnd: random.Random) -> dict:
     what: list[str] = []
     if rnd.random() < 0.3:
         what += mutate.mutate(doc, rnd)
-    raw = json.dumps(doc, ensure_ascii=rnd.random() < 0.5).encode("utf-8")
+    ascii_only = rnd.random() < 0.5
+    try:
+        raw = json.dumps(doc, ensure_ascii=ascii_only).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a mutation: only an escape can spell it
+        raw = json.dumps(doc, ensure_ascii=True).encode("utf-8")
     case = Path(_STATE["tmp"]) / f"case-{os.getpid()}"
     shutil.rmtree(case, ignore_errors=True)
     folder = case / "data"
@@ -371,7 +375,12 @@ def _chunk(args: tuple[str, list[int], int, tuple[str, ...]]) -> list[dict]:
     seed, indices, report_every, modes = args
     out = []
     for i in indices:
-        r = run_one(seed, i, report_every, modes)
+        try:
+            r = run_one(seed, i, report_every, modes)
+        except Exception as exc:  # noqa: BLE001 - building the case failed: record it, keep going
+            r = {"ok": False, "index": i, "seed": seed, "reference": "?", "mutations": [], "stage": "setup",
+                 "mode": "?", "hang": False, "error": f"fuzz setup {type(exc).__name__}: {str(exc)[:500]}",
+                 "traceback": traceback.format_exc(), "suffix": ".txt", "input": b""}
         out.append(r if not r["ok"] else {"ok": True, "exit": r["exit"], "mode": r["mode"]})
     return out
 
