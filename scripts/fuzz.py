@@ -62,8 +62,10 @@ import mutate  # noqa: E402  (tests/hostile/mutate.py: the same mutations as the
 _STATE: dict = {}
 
 
-class Hang(Exception):
-    pass
+class Hang(BaseException):
+    """A case over its time limit. A BaseException, so that no ``except Exception`` in mpistd
+    (the CLI's last line of defence, the per-dataset isolation) can turn a hang into an
+    ordinary internal error: it always reaches the fuzz loop and is counted as a hang."""
 
 
 def _alarm(signum, frame):  # pragma: no cover - only on a hang
@@ -419,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["ok"]:
             exits[r["exit"]] = exits.get(r["exit"], 0) + 1
     exit3 = sum(1 for c in crashes if c["error"].startswith("AssertionError: exit code 3"))
-    hangs = sum(1 for c in crashes if c.get("hang"))
+    hangs = sum(1 for c in crashes if c.get("hang") or "Hang: time limit" in c["error"])
     if crashes:
         args.out.mkdir(parents=True, exist_ok=True)
         for c in crashes:
