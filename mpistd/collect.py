@@ -93,8 +93,8 @@ def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
                 continue
             wanted = is_dataset_file(path)
             if is_link:
-                if e.name.startswith(".") or not (wanted or _link_is_dir(path)):
-                    continue
+                if not wanted and (e.name.startswith(".") or not _link_is_dir(path)):
+                    continue  # neither a dataset name nor a (visible) folder link
                 target, reason = _link_target(path, real_root, follow_symlinks)
                 if reason is not None:
                     if wanted:
