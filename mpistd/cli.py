@@ -32,13 +32,15 @@ def _guard(debug: bool, func: Callable[[], int]) -> int:
         missing_extra,
         pdf_library_message,
     )
+    from mpistd._atomic import OutputError
+    from mpistd._text import clean
     from mpistd.collect import SelectionError
     from mpistd.config import ConfigError
 
     try:
         return func()
-    except (SelectionError, ConfigError, EnvironmentProblem) as exc:
-        click.echo(f"mpistd: {exc}", err=True)
+    except (SelectionError, ConfigError, EnvironmentProblem, OutputError) as exc:
+        click.echo(f"mpistd: {clean(str(exc))}", err=True)
         return 2
     except ImportError as exc:
         problem = missing_extra(exc)
@@ -68,8 +70,10 @@ def _internal_error(debug: bool, exc: BaseException) -> int:
         import traceback
 
         traceback.print_exception(exc)
+    from mpistd._text import clean
+
     click.echo(
-        f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
+        f"mpistd: internal error ({type(exc).__name__}: {clean(str(exc)[:200])}). This is a bug in mpistd "
         f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
         err=True,
     )
@@ -138,6 +142,11 @@ def _common_options(func: Callable) -> Callable:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Worker processes (default: the CPU count)."),
         click.option("--shard", default=None, metavar="I/N", help="Validate only the I-th of N slices of the datasets."),
+        click.option("--isolated", is_flag=True, default=False,
+                     help="Ignore configuration files found beside the data (mpistd.toml, pyproject.toml): "
+                          "for validating third-party datasets (only --config applies)."),
+        click.option("--follow-symlinks", "follow_symlinks", is_flag=True, default=False,
+                     help="In folder scans, also follow symbolic links that lead out of the scanned folder."),
         click.option("--debug", is_flag=True, default=False, help="Show tracebacks of internal errors."),
     ]
     for o in reversed(opts):
@@ -175,12 +184,17 @@ def _check_rule_ids(ids: tuple[str, ...]) -> None:
 
 
 def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs: int | None,
-                   shard: tuple[int, int] | None, keep_quantities: bool, reproducible: bool = False) -> Any:
-    """Collect datasets and validate them (in a process pool when worthwhile); returns a Report."""
+                   shard: tuple[int, int] | None, keep_quantities: bool, reproducible: bool = False, *,
+                   isolated: bool = False, follow_symlinks: bool = False, selected: list[Any] | None = None) -> Any:
+    """Collect datasets and validate them (in a process pool when worthwhile); returns a Report.
+
+    A dataset mpistd fails on is that dataset's internal-error result; the others are judged
+    in full (the report's exit code is then 3)."""
     from mpistd.collect import collect
     from mpistd.pipeline import _report
 
-    selected = collect(list(paths), base, config, shard)
+    if selected is None:
+        selected = collect(list(paths), base, config, shard, isolated=isolated, follow_symlinks=follow_symlinks)
     if not selected:
         from mpistd.collect import SelectionError
 
@@ -199,7 +213,7 @@ def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs
 def _validate_one(job: Any, keep_quantities: bool = False) -> Any:
     from mpistd.pipeline import validate_file
 
-    return validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities)
+    return validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities, refusal=job.refusal)
 
 
 def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool) -> list[Any]:
@@ -219,8 +233,19 @@ def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool)
     # fork (where available) so that workers inherit the warmed-up modules and compiled schema
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    from concurrent.futures.process import BrokenProcessPool
+
+    out: list[Any] = []
     with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
-        return _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress)
+        try:
+            out = _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress, out)
+        except BrokenProcessPool as exc:
+            # a worker died (killed, out of memory): what it and the pool had not finished is
+            # reported as internal errors; everything that did finish is kept
+            from mpistd.pipeline import internal_error_result
+
+            out += [internal_error_result(j.display, exc) for j in selected[len(out):]]
+    return out
 
 
 def _warm_up() -> None:
@@ -236,12 +261,13 @@ def _warm_up() -> None:
         schema.fast_is_valid({}, version)
 
 
-def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:
+def _with_progress(iterator: Any, total: int, show: bool, out: list[Any] | None = None) -> list[Any]:
+    out = [] if out is None else out
     if not show:
-        return list(iterator)
+        out.extend(iterator)  # results arrive in order; on an exception `out` holds the finished ones
+        return out
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    out = []
     with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as progress:
         task = progress.add_task("validate", total=total)
@@ -263,7 +289,7 @@ def use_colour(stream: Any = None) -> bool:
 
 
 def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | None = None,
-                  sarif_category: str | None = None, terminal: bool = False) -> str:
+                  sarif_category: str | None = None, terminal: bool = False, debug: bool = False) -> str:
     if fmt == "json":
         from mpistd.render.json import render_json
 
@@ -280,7 +306,7 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
         return render_junit(report, all_rules())
     from mpistd.render.text import render_text, summary_table
 
-    text = render_text(report, colour=colour)
+    text = render_text(report, colour=colour, debug=debug)
     if len(report.results) > 1:
         # paths are cut (from the left) only to fit a terminal, never in logs and files
         text = summary_table(report, colour=colour, max_width=70 if terminal else None) + "\n" + text
@@ -291,7 +317,8 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
-              help="Also write FORMAT (text, json, sarif, junit) to PATH; repeatable.")
+              help="Also write FORMAT (text, json, sarif, junit) to PATH; repeatable. Missing folders are "
+                   "created; an existing PATH must be a regular file.")
 @click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
 @click.option("--srcroot", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="SARIF: folder the file URIs are relative to (default: git's top level, else the current folder).")
@@ -301,28 +328,50 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
 def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, srcroot: Path | None,
              sarif_category: str | None, profile: str | None, config: Path | None, strict: bool,
              select: tuple[str, ...], ignore: tuple[str, ...], baseline: Path | None, jobs: int | None,
-             shard: str | None, debug: bool, summaries: tuple[str, ...] = (), previous: Path | None = None) -> None:
+             shard: str | None, isolated: bool, follow_symlinks: bool, debug: bool,
+             summaries: tuple[str, ...] = (), previous: Path | None = None) -> None:
     """Validate dataset files, or folders searched for *.mpical.json / *.mpical.yaml / *.mpical.yml."""
     targets = _parse_outputs(outputs)
     shard_t = _parse_shard(shard)
     summary_targets = _parse_summaries(summaries, previous, shard_t)
 
     def body() -> int:
-        from mpistd._atomic import write_atomic
+        from mpistd._atomic import check_target, write_atomic
 
+        for _, target in targets:  # before any work: a run must not fail after it is done
+            check_target(target)
         base = _base_options(profile, strict, select, ignore, baseline)
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
-        report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
+        report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible, isolated=isolated,
+                                follow_symlinks=follow_symlinks)
         colour = use_colour()
         if not any(path is None for _, path in summary_targets):  # a summary on stdout replaces the report
             click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
-                                     terminal=sys.stdout.isatty()), nl=False, color=colour)
+                                     terminal=sys.stdout.isatty(), debug=debug), nl=False, color=colour)
         for f, target in targets:
-            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category))
+            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category,
+                                               debug=debug))
         _write_summaries(report, summary_targets, previous)
+        _report_internal_errors(report, debug)
         return int(report.exit_code)
 
     sys.exit(_guard(debug, body))
+
+
+def _report_internal_errors(report: Any, debug: bool) -> None:
+    """One line on stderr per dataset mpistd failed on (its traceback first with --debug)."""
+    from mpistd._text import clean
+
+    for r in report.internal_errors:
+        if debug and r.traceback:
+            click.echo(r.traceback.rstrip("\n"), err=True)
+        err = r.error or {}
+        click.echo(
+            f"mpistd: internal error in {clean(r.path)} ({clean(err.get('type', ''))}: "
+            f"{clean(err.get('message', '')[:200])}). This is a bug in mpistd {__version__}: please report it at "
+            f"{ISSUES_URL} (rerun with --debug for the traceback). The other datasets are reported in full.",
+            err=True,
+        )
 
 
 # ------------------------------------------------------------------------------------- baseline
@@ -349,8 +398,15 @@ def baseline_write(paths: tuple[Path, ...], output: Path, config: Path | None, p
         from mpistd._atomic import write_atomic
         from mpistd.config import baseline_document
 
+        from mpistd._atomic import check_target
+
+        check_target(output)
         base = _base_options(profile, False, (), (), None)
         report = run_validation(paths, config, base, None, None, False)
+        if report.internal_errors:  # a baseline without those datasets' findings would be wrong
+            _report_internal_errors(report, debug)
+            click.echo(f"mpistd: baseline not written ({len(report.internal_errors)} dataset(s) failed)", err=True)
+            return 3
         doc = baseline_document(report.findings)
         write_atomic(output, json.dumps(doc, indent=2) + "\n")
         click.echo(f"wrote {len(doc['findings'])} finding fingerprints to {output}")
@@ -487,7 +543,8 @@ def schema(version: str, output: Path | None) -> None:
 @_common_options
 def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reproducible: bool, profile: str | None,
                    config: Path | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
-                   baseline: Path | None, jobs: int | None, shard: str | None, debug: bool) -> None:
+                   baseline: Path | None, jobs: int | None, shard: str | None, isolated: bool, follow_symlinks: bool,
+                   debug: bool) -> None:
     """Validate datasets and write the standardized calibration report (exit codes as validate)."""
     shard_t = _parse_shard(shard)
 
@@ -508,12 +565,20 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             from mpistd._environment import import_weasyprint
 
             import_weasyprint()  # Pango missing: exit 2 naming the system packages, before any work
+        if not to_stdout:
+            from mpistd._atomic import check_target
+
+            check_target(output, folder=kind == "site")
         base = _base_options(profile, strict, select, ignore, baseline)
-        selected = collect(list(paths), base, config, shard_t)
+        selected = collect(list(paths), base, config, shard_t, isolated=isolated, follow_symlinks=follow_symlinks)
         if kind != "site" and len(selected) > 1:
             raise click.BadParameter(f"{len(selected)} datasets do not fit in one file: give a folder "
                                      f"(e.g. -o site/) for one page each plus index.html", param_hint="--output")
-        report = run_validation(paths, config, base, jobs, shard_t, True, reproducible)
+        if not selected:
+            from mpistd.collect import SelectionError
+
+            raise SelectionError("this shard selects no datasets")
+        report = run_validation(paths, config, base, jobs, shard_t, True, reproducible, selected=selected)
         sources = sources_from_jobs(report, selected)
         written = write_report(report, sources, None if to_stdout else output, fmt, jobs=jobs)
         if to_stdout:
@@ -521,6 +586,7 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         click.echo(summary_line(report), err=True)
         if not to_stdout:
             click.echo(f"report written to {written}", err=True)
+        _report_internal_errors(report, debug)
         return int(report.exit_code)
 
     sys.exit(_guard(debug, body))

@@ -2,15 +2,26 @@
 
 A file named explicitly is read whatever its name; folders are searched for
 `*.mpical.json`, `*.mpical.yaml` and `*.mpical.yml`. Each dataset gets the configuration
-found by walking up from its folder (unless one is given), less the config's `exclude` globs.
+found by walking up from its folder (unless one is given, or ``isolated`` ignores them all),
+less the config's `exclude` globs.
+
+A folder scan treats the folder as untrusted (SECURITY.md): it takes regular files only; a
+symbolic link (to a file or a folder) is followed only when its target stays inside the
+scanned folder, unless ``follow_symlinks`` is given; hidden folders are skipped. A dataset-named
+entry that is not taken (a FIFO, a device, a link out of the folder, a link loop, a dangling
+link) is still listed, as its own dataset with one MPI001 finding saying why it was not read,
+so nothing is skipped silently. A folder that cannot be listed is a usage error.
 """
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from mpistd._text import display_name
 from mpistd.config import ConfigError, Options, find_config, load_config
+from mpistd.load.documents import file_kind as _kind
 from mpistd.load.documents import is_dataset_file
 
 
@@ -27,17 +38,154 @@ class Job:
     path: Path
     display: str
     options: Options
+    #: why a scanned entry is not read (reported as MPI001); None for a dataset to read
+    refusal: str | None = None
 
 
 def _display(path: Path) -> str:
     try:
-        return os.path.relpath(path)
+        text = os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
+        text = str(path)
+    return display_name(text)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
+    """Dataset-named entries under ``root`` in sorted order: (path, None) to read, or
+    (path, reason) for one that is refused. Iterative; every folder is entered once."""
+    real_root = Path(os.path.realpath(root))
+    out: list[tuple[Path, str | None]] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    try:
+        st = os.stat(root)
+        seen_dirs.add((st.st_dev, st.st_ino))
+    except OSError as exc:
+        raise SelectionError(f"cannot read the folder {display_name(root)}: {exc.strerror or exc}") from None
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise SelectionError(f"cannot read the folder {display_name(folder)}: {exc.strerror or exc}") from None
+        subfolders: list[Path] = []
+        for e in entries:
+            path = Path(e.path)
+            try:
+                is_link = e.is_symlink()
+                mode = e.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                if is_dataset_file(path):
+                    out.append((path, f"cannot be examined ({exc.strerror or exc}): not read"))
+                continue
+            if stat.S_ISDIR(mode) and not is_link:
+                if not e.name.startswith("."):
+                    subfolders.append(path)
+                continue
+            wanted = is_dataset_file(path)
+            if is_link:
+                if not wanted and (e.name.startswith(".") or not _link_is_dir(path)):
+                    continue  # neither a dataset name nor a (visible) folder link
+                target, reason = _link_target(path, real_root, follow_symlinks)
+                if reason is not None:
+                    if wanted:
+                        out.append((path, reason))
+                    continue
+                try:
+                    tst = os.stat(target)
+                except OSError as exc:  # pragma: no cover - removed between the two looks
+                    if wanted:
+                        out.append((path, f"a symbolic link whose target cannot be read ({exc.strerror}): not read"))
+                    continue
+                if stat.S_ISDIR(tst.st_mode):
+                    key = (tst.st_dev, tst.st_ino)
+                    if key not in seen_dirs:  # a link to a folder already scanned adds nothing
+                        seen_dirs.add(key)
+                        subfolders.append(path)
+                    continue
+                if not wanted:
+                    continue
+                if not stat.S_ISREG(tst.st_mode):
+                    out.append((path, f"a symbolic link to {_kind(tst.st_mode)}, not a regular file: not read"))
+                    continue
+                out.append((path, None))
+                continue
+            if not wanted:
+                continue
+            if not stat.S_ISREG(mode):
+                out.append((path, f"{_kind(mode)}, not a regular file: not read"))
+                continue
+            out.append((path, None))
+        for sub in reversed(subfolders):
+            if not _is_link(sub):
+                try:
+                    sst = os.stat(sub)
+                    key = (sst.st_dev, sst.st_ino)
+                    if key in seen_dirs:
+                        continue
+                    seen_dirs.add(key)
+                except OSError:
+                    pass
+            stack.append(sub)
+    return out
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:  # pragma: no cover
+        return False
+
+
+def _link_is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _link_target(link: Path, real_root: Path, follow: bool) -> tuple[Path, str | None]:
+    """Where a link leads, or why it is not followed."""
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            return link, "a symbolic link loop: not read"
+        return link, "a dangling symbolic link (its target does not exist): not read"
+    except RuntimeError:  # pragma: no cover - older Pythons report loops this way
+        return link, "a symbolic link loop: not read"
+    if not follow and not _inside(target, real_root):
+        return target, ("a symbolic link to outside the scanned folder: not followed "
+                        "(pass --follow-symlinks to follow links out of the folder)")
+    return target, None
+
+
+def _excluded(opts: Options, path: Path, refusal: str | None) -> bool:
+    if refusal is None:
+        return opts.is_excluded(path)
+    try:  # a refused entry (a loop, a dangling link) may not resolve: then it is not excluded
+        return opts.is_excluded(path)
+    except (OSError, RuntimeError):
+        return False
 
 
 def collect(paths: list[Path], base: Options, config: Path | None = None,
-            shard: tuple[int, int] | None = None) -> list[Job]:
+            shard: tuple[int, int] | None = None, *, isolated: bool = False,
+            follow_symlinks: bool = False) -> list[Job]:
+    """The datasets to validate. ``isolated``: ignore configuration files found beside the data
+    (only ``config``, if given, applies); ``follow_symlinks``: follow links out of a scanned
+    folder too."""
     if not paths:
         raise SelectionError("no paths given")
     explicit = load_config(config, base) if config is not None else None
@@ -46,6 +194,8 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
     def options_for(folder: Path) -> Options:
         if explicit is not None:
             return explicit
+        if isolated:
+            return base
         folder = folder.resolve()
         if folder not in per_dir:
             found = find_config(folder)
@@ -55,33 +205,30 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
     jobs: list[Job] = []
     seen: set[Path] = set()
     for p in paths:
-        if not p.exists():
-            raise PathNotFound(f"path does not exist: {p}")
-        if p.is_file():
+        if not os.path.lexists(p):
+            raise PathNotFound(f"path does not exist: {display_name(p)}")
+        if not p.exists():  # a dangling link or a loop given by name
+            raise SelectionError(f"{display_name(p)}: a symbolic link that leads nowhere (dangling, or a loop)")
+        if not p.is_dir():
             r = p.resolve()
             if r not in seen:
                 seen.add(r)
                 jobs.append(Job(p, _display(p), options_for(p.parent)))
             continue
         found_any = False
-        for root, dirs, files in os.walk(p):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                f = Path(root) / name
-                if not is_dataset_file(f):
-                    continue
-                opts = options_for(f.parent)
-                if opts.is_excluded(f):
-                    continue
-                r = f.resolve()
-                if r in seen:
-                    continue
-                seen.add(r)
-                found_any = True
-                jobs.append(Job(f, _display(f), opts))
+        for f, refusal in _scan(p, follow_symlinks):
+            opts = options_for(f.parent)
+            if _excluded(opts, f, refusal):
+                continue
+            r = f.resolve() if refusal is None else Path(os.path.abspath(f))
+            if r in seen:
+                continue
+            seen.add(r)
+            found_any = True
+            jobs.append(Job(f, _display(f), opts, refusal))
         if not found_any and not any(j.path.is_relative_to(p) for j in jobs):
             raise SelectionError(
-                f"no datasets in {p} (looked for *.mpical.json, *.mpical.yaml, *.mpical.yml"
+                f"no datasets in {display_name(p)} (looked for *.mpical.json, *.mpical.yaml, *.mpical.yml"
                 + (", after the configuration's exclude globs)" if any(o.exclude for o in per_dir.values()) else ")")
             )
     if shard is not None:

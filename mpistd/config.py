@@ -23,25 +23,27 @@ by walking up from each dataset's folder (or given with ``--config``). Its form:
 
 MPI001–MPI005 can be neither silenced nor re-levelled: a document that cannot be read cannot
 be judged.
+
+Every table is checked against :mod:`mpistd.config_schema` before any dataset is read (known
+keys, types, finite numbers in range; hard ceilings of 1024 MiB for documents and 4096 MiB for
+images); a problem is a :class:`ConfigError` naming the file, line and key. Configuration
+files are read only if they are regular files of at most 1 MiB, baselines at most 64 MiB.
 """
 from __future__ import annotations
 
 import json
-import math
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from mpistd.findings import Severity
-
-PROFILES = ("default", "publication")
+from mpistd.config_schema import LEVELS, PROFILES, SchemaError, check_table, line_of
+from mpistd.findings import UNSUPPRESSIBLE, Severity
 
 #: the publication profile makes these errors (STANDARD.md, "Findings")
 PUBLICATION_ERRORS = frozenset({"MPI011", "MPI012", "MPI020", "MPI030", "MPI033", "MPI043", "MPI044", "MPI050"})
-
-LEVELS = ("error", "warning", "info", "off")
 
 
 class ConfigError(Exception):
@@ -148,8 +150,6 @@ class Options:
     # ---- resolution of one finding's level -------------------------------------------------
     def resolve(self, rule_id: str, default: Severity, dataset_path: Path | None) -> tuple[Severity | None, str, str]:
         """The severity a finding of `rule_id` gets, or None with (source, reason) if silenced."""
-        from mpistd.rules.registry import UNSUPPRESSIBLE
-
         if rule_id in UNSUPPRESSIBLE:
             return default, "", ""
         level: str = default.value
@@ -200,100 +200,108 @@ def _gitignore_spec(patterns: tuple[str, ...]) -> Any:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def _check_levels(mapping: Any, where: str) -> dict[str, str]:
-    from mpistd.rules.registry import UNSUPPRESSIBLE, known_rule_ids
-
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where} must be a table of RULE = level")
-    known = known_rule_ids()
-    out = {}
-    for rule_id, level in mapping.items():
-        if rule_id not in known:
-            raise ConfigError(f"{where}: unknown rule {rule_id!r}")
-        if rule_id in UNSUPPRESSIBLE:
-            raise ConfigError(f"{where}: {rule_id} cannot be re-levelled or disabled (the document must be readable)")
-        if level not in LEVELS:
-            raise ConfigError(f"{where}: level for {rule_id} must be one of {', '.join(LEVELS)}, found {level!r}")
-        out[rule_id] = level
-    return out
+def _levels(mapping: dict[str, Any]) -> dict[str, str]:
+    return {str(rule_id): str(level) for rule_id, level in mapping.items()}
 
 
-def options_from_table(table: dict[str, Any], *, base: Path, where: str, start: Options | None = None) -> Options:
-    """Build Options from a parsed `mpistd.toml` table (or `[tool.mpistd]`)."""
+def options_from_table(table: dict[str, Any], *, base: Path, where: str, start: Options | None = None,
+                       text: str | None = None, prefix: str = "") -> Options:
+    """Build Options from a parsed `mpistd.toml` table (or `[tool.mpistd]`).
+
+    The whole table is checked against the schema (:mod:`mpistd.config_schema`) first; a
+    problem is a ConfigError naming ``where``, the key and (given the file's ``text``) the line.
+    """
     opts = start or Options()
-    allowed = {"profile", "strict", "exclude", "rules", "overrides", "tolerances", "limits", "baseline", "check_images"}
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown setting {key!r}; known: {', '.join(sorted(allowed))}")
+    try:
+        check_table(table, {f.name: f.default for f in fields(Tolerances)})
+    except SchemaError as exc:
+        line = line_of(text, exc.keys, prefix)
+        raise ConfigError(f"{where}{f':{line}' if line else ''}: {exc.message}") from None
     changes: dict[str, Any] = {"config_base": base}
     if "profile" in table:
-        if table["profile"] not in PROFILES:
-            raise ConfigError(f"{where}: profile must be one of {', '.join(PROFILES)}")
         changes["profile"] = table["profile"]
     if "strict" in table:
-        changes["strict"] = bool(table["strict"])
+        changes["strict"] = table["strict"]
     if "check_images" in table:
-        changes["check_images"] = bool(table["check_images"])
+        changes["check_images"] = table["check_images"]
     if "exclude" in table:
-        ex = table["exclude"]
-        if not isinstance(ex, list) or not all(isinstance(e, str) for e in ex):
-            raise ConfigError(f"{where}: exclude must be a list of glob strings")
-        changes["exclude"] = tuple(ex)
+        changes["exclude"] = tuple(table["exclude"])
     if "rules" in table:
-        changes["levels"] = {**opts.levels, **_check_levels(table["rules"], f"{where} [rules]")}
+        changes["levels"] = {**opts.levels, **_levels(table["rules"])}
     if "overrides" in table:
-        if not isinstance(table["overrides"], list):
-            raise ConfigError(f"{where}: overrides must be a list of [[overrides]] tables")
-        ovs = []
-        for i, ov in enumerate(table["overrides"]):
-            w = f"{where} [[overrides]] #{i + 1}"
-            if (not isinstance(ov, dict) or "paths" not in ov or "rules" not in ov or not isinstance(ov["paths"], list)
-                    or not all(isinstance(p, str) for p in ov["paths"])):
-                raise ConfigError(f"{w}: needs 'paths' (list of globs) and 'rules' (table)")
-            ovs.append(PathOverride(tuple(ov["paths"]), _check_levels(ov["rules"], w), base))
+        ovs = [PathOverride(tuple(ov["paths"]), _levels(ov["rules"]), base) for ov in table["overrides"]]
         changes["overrides"] = opts.overrides + tuple(ovs)
     if "tolerances" in table:
-        if not isinstance(table["tolerances"], dict):
-            raise ConfigError(f"{where}: [tolerances] must be a table")
         merged = {**{f.name: getattr(opts.tolerances, f.name) for f in fields(Tolerances)}, **table["tolerances"]}
         changes["tolerances"] = Tolerances.from_mapping(merged, f"{where} [tolerances]")
     if "limits" in table:
         lim = table["limits"]
-        if not isinstance(lim, dict):
-            raise ConfigError(f"{where}: [limits] must be a table")
         for key, attr in (("document_mib", "max_document_bytes"), ("image_mib", "max_image_bytes")):
             if key in lim:
-                value = lim[key]
-                if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-                        or value <= 0):
-                    raise ConfigError(f"{where} [limits]: {key} must be a positive number")
-                changes[attr] = int(value * 2**20)
+                changes[attr] = int(lim[key] * 2**20)
     if "baseline" in table:
-        changes["baseline"] = load_baseline(base / table["baseline"])
+        changes["baseline"] = load_baseline(base / table["baseline"], where=where)
     return replace(opts, **changes)
 
 
 def read_config_file(path: Path) -> dict[str, Any] | None:
     """The mpistd table of a config file; None for a pyproject.toml without [tool.mpistd]."""
+    return _read_config(path)[0]
+
+
+def _read_config(path: Path) -> tuple[dict[str, Any] | None, str, str]:
+    """(the mpistd table or None, the file's text, the table's prefix in that text).
+
+    The file must be a regular file of at most MAX_CONFIG_BYTES (read without blocking on a
+    FIFO and without preallocating)."""
+    from mpistd._text import display_name
+    from mpistd.config_schema import MAX_CONFIG_BYTES
+    from mpistd.load.documents import DocumentError, DocumentTooLarge, read_bounded
+
+    shown = display_name(path)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: invalid TOML: the file is not UTF-8") from None
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
+    except DocumentTooLarge as exc:
+        raise ConfigError(f"{shown}: a configuration file of {exc.size:,} bytes, over the limit of "
+                          f"{MAX_CONFIG_BYTES:,} bytes") from None
+    except DocumentError as exc:
+        raise ConfigError(f"{shown}: {exc.message}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{shown}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{shown}: invalid TOML: the file is not UTF-8") from None
     if path.name == "pyproject.toml":
-        return data.get("tool", {}).get("mpistd")
-    return data
+        tool = data.get("tool")
+        if tool is None:
+            return None, text, "tool.mpistd"
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{shown}{_at(text, ('tool',))}: 'tool' must be a table, found {type(tool).__name__}")
+        table = tool.get("mpistd")
+        if table is not None and not isinstance(table, dict):
+            raise ConfigError(f"{shown}{_at(text, ('tool', 'mpistd'))}: [tool.mpistd] must be a table, "
+                              f"found {type(table).__name__}")
+        return table, text, "tool.mpistd"
+    return data, text, ""
+
+
+def _at(text: str, keys: tuple[str, ...]) -> str:
+    line = line_of(text, keys)
+    return f":{line}" if line else ""
 
 
 def load_config(path: Path, start: Options | None = None) -> Options:
-    table = read_config_file(path)
+    from mpistd._text import display_name
+
+    table, text, prefix = _read_config(path)
     if table is None:
-        raise ConfigError(f"{path}: no [tool.mpistd] table")
-    opts = options_from_table(table, base=path.parent, where=str(path), start=start)
+        raise ConfigError(f"{display_name(path)}: no [tool.mpistd] table")
+    opts = options_from_table(table, base=path.parent, where=display_name(path), start=start, text=text,
+                              prefix=prefix)
     return replace(opts, config_path=path)
 
 
@@ -303,6 +311,8 @@ def find_config(start_dir: Path) -> Path | None:
     for folder in (d, *d.parents):
         candidate = folder / "mpistd.toml"
         if candidate.is_file():
+            return candidate
+        if os.path.lexists(candidate):  # a FIFO, a device, a folder, a dangling link: say so
             return candidate
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
@@ -321,17 +331,23 @@ def find_config(start_dir: Path) -> Path | None:
 BASELINE_VERSION = 2
 
 
-def load_baseline(path: Path) -> frozenset[tuple[str, str, str, str | None]]:
-    """The fingerprints of a baseline file: (rule, file, pointer, metric).
+def load_baseline(path: Path, *, where: str | None = None) -> frozenset[tuple[str, str, str, str | None]]:
+    """The fingerprints of a baseline file (a regular file of at most MAX_BASELINE_BYTES):
+    (rule, file, pointer, metric).
 
     Version 2 entries may carry a ``metric`` (per-metric rules); version 1 had none, so a v1
     entry (metric None) matches that rule, file and pointer whatever the metric.
     """
+    from mpistd._text import display_name
+    from mpistd.config_schema import MAX_BASELINE_BYTES
+    from mpistd.load.documents import DocumentError, DocumentTooLarge, read_bounded
+
+    shown = f"baseline file {display_name(path)}" + (f" (from {where})" if where else "")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, MAX_BASELINE_BYTES).decode("utf-8"))
         version = data.get("mpistd_baseline", 1)
         if version not in (1, 2) or isinstance(version, bool):
-            raise ConfigError(f"baseline file {path} has format version {version!r}; this mpistd reads 1 and "
+            raise ConfigError(f"{shown} has format version {repr(version)[:40]}; this mpistd reads 1 and "
                               f"{BASELINE_VERSION} (upgrade mpistd, or rewrite it with 'mpistd baseline write')")
         entries = data["findings"]
         out = set()
@@ -339,17 +355,21 @@ def load_baseline(path: Path) -> frozenset[tuple[str, str, str, str | None]]:
             metric = e.get("metric") if version >= 2 else None
             if not all(isinstance(e[k], str) for k in ("rule", "file", "pointer")) or not (
                     metric is None or isinstance(metric, str)):
-                raise TypeError(f"entry {e!r} is not (rule, file, pointer[, metric]) strings")
+                raise TypeError("an entry is not (rule, file, pointer[, metric]) strings")
             out.add((e["rule"], e["file"], e["pointer"], metric))
         return frozenset(out)
     except FileNotFoundError:
-        raise ConfigError(f"baseline file {path} does not exist (write one with 'mpistd baseline write')") from None
+        raise ConfigError(f"{shown} does not exist (write one with 'mpistd baseline write')") from None
+    except DocumentTooLarge as exc:
+        raise ConfigError(f"{shown} is {exc.size:,} bytes, over the limit of {MAX_BASELINE_BYTES:,} bytes") from None
+    except DocumentError as exc:
+        raise ConfigError(f"{shown} cannot be read: {exc.message}") from None
     except OSError as exc:  # a folder, no permission
-        raise ConfigError(f"baseline file {path} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{shown} cannot be read: {exc.strerror or exc}") from None
     except ConfigError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"baseline file {path} is not an mpistd baseline: {exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ConfigError(f"{shown} is not an mpistd baseline: {type(exc).__name__}") from None
 
 
 def baseline_document(findings: Iterable[Any]) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class Severity(str, enum.Enum):
 #: rules whose finding is the environment's problem, not the dataset's: the run exits 2
 ENVIRONMENT_RULES = frozenset({"MPI019"})
 
+#: rules that no configuration may silence or re-level (the document must be readable)
+UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
+
 
 class ExitCode(enum.IntEnum):
     OK = 0  # no finding at the failing level
@@ -103,6 +106,14 @@ class DatasetResult:
     seconds: float | None = None
     # the repository view's plain data (mpistd/comparability.py); None when not quantified
     repository: dict[str, Any] | None = None
+    #: "ok", or "internal_error" when mpistd failed on this dataset (a bug; the run exits 3)
+    status: str = "ok"
+    error: dict[str, str] | None = None  # {"type", "message"} of the internal error
+    traceback: str | None = None  # shown only with --debug; never in JSON
+
+    @property
+    def internal_error(self) -> bool:
+        return self.status == "internal_error"
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
@@ -111,9 +122,11 @@ class DatasetResult:
         return out
 
     def fails(self, fail_level: Severity) -> bool:
-        return any(f.severity.rank >= fail_level.rank for f in self.findings)
+        return self.internal_error or any(f.severity.rank >= fail_level.rank for f in self.findings)
 
     def verdict(self) -> str:
+        if self.internal_error:
+            return "internal error"
         c = self.counts()
         if c["error"]:
             return "not conformant"
@@ -122,8 +135,9 @@ class DatasetResult:
         return "conformant"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
+            "status": self.status,
             "sha256": self.sha256,
             "schema_version": self.schema_version,
             "title": self.title,
@@ -134,6 +148,9 @@ class DatasetResult:
             "quantities": self.quantities,
             "repository": self.repository,
         }
+        if self.error is not None:
+            out["error"] = dict(self.error)
+        return out
 
 
 @dataclass
@@ -169,7 +186,13 @@ class Report:
         return not any(r.fails(self.fail_level) for r in self.results)
 
     @property
+    def internal_errors(self) -> list[DatasetResult]:
+        return [r for r in self.results if r.internal_error]
+
+    @property
     def exit_code(self) -> ExitCode:
+        if self.internal_errors:
+            return ExitCode.INTERNAL
         # an environment problem found while checking (a reader library not installed,
         # MPI019) is exit 2, as on the command line, once every output is written
         if any(f.rule in ENVIRONMENT_RULES for r in self.results for f in r.findings):

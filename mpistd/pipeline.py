@@ -24,6 +24,7 @@ from mpistd.load.documents import (
     escape_pointer_token,
     pointer_parts,
     read_document,
+    sha256_file,
 )
 
 INLINE_KEY = "x-mpistd-ignore"
@@ -127,12 +128,46 @@ def _inline_suppressions(data: Any) -> dict[str, list[tuple[str, str]]]:
 # ----------------------------------------------------------------------------------------------
 
 
-def validate_file(path: Path, options: Options, display: str | None = None, *, keep_quantities: bool = True) -> DatasetResult:
-    """Validate one dataset file (any name: a file named on the command line is read)."""
+def validate_file(path: Path, options: Options, display: str | None = None, *, keep_quantities: bool = True,
+                  refusal: str | None = None) -> DatasetResult:
+    """Validate one dataset file (any name: a file named on the command line is read).
+
+    Never raises for one dataset's sake: an unexpected exception (a bug in mpistd) becomes this
+    dataset's own result with ``status = "internal_error"``, so the other datasets of a run
+    are still judged and reported (the run then exits 3). ``refusal`` (from a folder scan: a
+    FIFO, a link out of the scanned folder, a link loop) is reported as MPI001 without
+    opening the path.
+    """
+    from mpistd._text import display_name
+
     started = time.perf_counter()
-    display = display or str(path)
+    display = display or display_name(path)
+    try:
+        return _validate_file(path, options, display, keep_quantities, refusal, started)
+    except Exception as exc:  # noqa: BLE001 - one dataset's bug must not end the run
+        return internal_error_result(display, exc, time.perf_counter() - started)
+
+
+def internal_error_result(display: str, exc: BaseException, seconds: float | None = None) -> DatasetResult:
+    """The result of a dataset that mpistd failed on: the error's type and message, the
+    traceback kept for --debug."""
+    import traceback
+
+    message = str(exc)[:2000] or type(exc).__name__
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return DatasetResult(path=display, status="internal_error", seconds=seconds,
+                         error={"type": type(exc).__name__, "message": message}, traceback=tb)
+
+
+def _validate_file(path: Path, options: Options, display: str, keep_quantities: bool, refusal: str | None,
+                   started: float) -> DatasetResult:
     result = DatasetResult(path=display)
     emitter = Emitter(None, options, display, path)
+    if refusal is not None:
+        emitter.emit("MPI001", "", refusal, line=1, column=1)
+        result.findings = sort_findings(emitter.findings)
+        result.seconds = time.perf_counter() - started
+        return result
     try:
         doc = read_document(path, max_bytes=options.max_document_bytes)
     except DocumentTooLarge as exc:
@@ -149,22 +184,9 @@ def validate_file(path: Path, options: Options, display: str | None = None, *, k
     result.findings = sort_findings(emitter.findings)
     result.suppressed = emitter.suppressed
     if result.sha256 is None:
-        result.sha256 = _sha256_file(path, options.max_document_bytes)
+        result.sha256 = sha256_file(path, options.max_document_bytes)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _sha256_file(path: Path, limit: int) -> str | None:
-    import hashlib
-
-    try:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-    except OSError:
-        return None
 
 
 def validate_mapping(data: Mapping[str, Any], base_dir: Path | None, options: Options, display: str = "<mapping>",
@@ -251,13 +273,18 @@ def validate(
     config: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     reproducible: bool = False,
+    isolated: bool = False,
+    follow_symlinks: bool = False,
 ) -> Report:
     """Validate a dataset file, a folder of datasets, several paths, or an in-memory mapping.
 
     A mapping needs ``base_dir`` to resolve image paths (without it, images are reported as
     missing). Returns a :class:`~mpistd.findings.Report` with ``.findings``, ``.ok`` and
     ``.to_dict()``; raises FileNotFoundError for a path that does not exist and
-    :class:`~mpistd.config.ConfigError` for a bad configuration.
+    :class:`~mpistd.config.ConfigError` for a bad configuration. ``isolated`` ignores
+    configuration files found beside the data; ``follow_symlinks`` follows links out of a
+    scanned folder. A dataset mpistd fails on is a result with ``status == "internal_error"``
+    (``report.exit_code`` is then 3); the others are judged in full.
     """
     from mpistd.collect import collect
 
@@ -275,8 +302,9 @@ def validate(
         results = [result]
     else:
         paths = [target] if isinstance(target, (str, os.PathLike)) else list(target)
-        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None)
-        results = [validate_file(j.path, j.options, j.display) for j in jobs]
+        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None, isolated=isolated,
+                       follow_symlinks=follow_symlinks)
+        results = [validate_file(j.path, j.options, j.display, refusal=j.refusal) for j in jobs]
     return _report(results, opts, reproducible)
 
 

@@ -102,18 +102,104 @@ class Document:
 
 
 def read_document(path: Path, *, max_bytes: int) -> Document:
-    """Read and parse a dataset file. Raises DocumentTooLarge or DocumentError."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DocumentTooLarge(size, max_bytes)
-    with open(path, "rb") as fh:
-        raw = fh.read(max_bytes + 1)
-    if len(raw) > max_bytes:  # grew while we looked
-        raise DocumentTooLarge(len(raw), max_bytes)
+    """Read and parse a dataset file. Raises DocumentTooLarge or DocumentError (OSError when
+    the file cannot be opened)."""
+    raw = read_bounded(path, max_bytes)
     kind = "yaml" if path.name.lower().endswith((".yaml", ".yml")) else "json"
     doc = parse_bytes(raw, kind=kind)
     doc.path = path
     return doc
+
+
+_CHUNK = 1 << 20
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path`` when it is a regular file; DocumentError otherwise.
+
+    Opened non-blocking, so a FIFO does not wait for a writer, and checked on the open
+    descriptor (fstat), so what is read is what was checked."""
+    import os
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise DocumentError(f"not a regular file ({file_kind(mode)}): not read", 1, 1)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words ("a FIFO", "a character device", ...)."""
+    import stat
+
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a regular file, read in chunks (nothing is preallocated for the
+    limit); DocumentTooLarge if the file is, or grows, larger."""
+    import os
+    import stat
+
+    st = os.stat(path)
+    if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:  # refused from its size alone: never opened
+        raise DocumentTooLarge(st.st_size, max_bytes)
+    fd = open_regular(path)
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            raise DocumentTooLarge(size, max_bytes)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= max_bytes:
+            block = fh.read(min(_CHUNK, max_bytes + 1 - total))
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+    if total > max_bytes:  # grew while we read
+        raise DocumentTooLarge(total, max_bytes)
+    return b"".join(chunks)
+
+
+def sha256_file(path: Path, max_bytes: int) -> str | None:
+    """sha256 of a regular file of at most ``max_bytes`` (None otherwise, or if unreadable)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return None
+        fd = open_regular(path)
+    except (OSError, DocumentError):
+        return None
+    h = hashlib.sha256()
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        if os.fstat(fh.fileno()).st_size > max_bytes:
+            return None
+        total = 0
+        while True:
+            block = fh.read(_CHUNK)
+            if not block:
+                break
+            total += len(block)
+            if total > max_bytes:
+                return None
+            h.update(block)
+    return h.hexdigest()
 
 
 def parse_bytes(raw: bytes, *, kind: str = "json") -> Document:
@@ -139,8 +225,9 @@ def _decode(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        lines = _LINE_BREAK_BYTES.split(before)
+        line = len(lines)
+        column = len(lines[-1].decode("utf-8", "replace")) + 1
         raise DocumentError(
             f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
             line,
@@ -153,10 +240,29 @@ def _decode(raw: bytes) -> str:
     return text
 
 
+# a line ends at CR LF, LF or a lone CR (old Mac files; JSON allows all three as whitespace)
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_LINE_BREAK_BYTES = re.compile(rb"\r\n?|\n")
+
+
+def _line_starts(text: str) -> list[int]:
+    if "\r" not in text:
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        return starts
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+
 def _line_col(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, col
+    import bisect
+
+    starts = _line_starts(text[:index])
+    line = bisect.bisect_right(starts, index)
+    return line, index - starts[line - 1] + 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,13 +400,7 @@ class _JsonScanner:
 
     def _lc(self, index: int) -> tuple[int, int]:
         if self._line_starts is None:
-            starts = [0]
-            find = self.text.find
-            i = find("\n")
-            while i != -1:
-                starts.append(i + 1)
-                i = find("\n", i + 1)
-            self._line_starts = starts
+            self._line_starts = _line_starts(self.text)
         import bisect
 
         line = bisect.bisect_right(self._line_starts, index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from mpistd._text import guard_json
 from mpistd.findings import REPORT_SCHEMA_ID, Report
 
 __all__ = ["REPORT_SCHEMA_ID", "render_json"]
@@ -16,4 +17,5 @@ __all__ = ["REPORT_SCHEMA_ID", "render_json"]
 
 def render_json(report: Report) -> str:
     """The report as indented JSON text (UTF-8 characters kept), ending with a newline."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # '##[' (a CI log command) can only occur inside a JSON string: spelled '##\\u005b', same value
+    return guard_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")

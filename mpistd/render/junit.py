@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
+from mpistd._text import clean, guard_xml
 from mpistd.findings import DatasetResult, Finding, Report, Severity, Suppressed
 from mpistd.rules.registry import FAMILIES, Rule
 
@@ -31,11 +32,14 @@ def render_junit(report: Report, rules: Iterable[Rule]) -> str:
     fail_level = report.fail_level
 
     root = ET.Element("testsuites", {"name": "mpistd"})
-    total_tests = total_failures = 0
+    total_tests = total_failures = total_errors = 0
     total_time = 0.0
     any_time = False
     for dataset in report.results:
         suite, tests, failures = _testsuite(dataset, family_of, fail_level)
+        if dataset.internal_error:
+            total_errors += _add_internal_error(suite, dataset)
+            tests += 1
         root.append(suite)
         total_tests += tests
         total_failures += failures
@@ -45,22 +49,38 @@ def render_junit(report: Report, rules: Iterable[Rule]) -> str:
 
     root.set("tests", str(total_tests))
     root.set("failures", str(total_failures))
-    root.set("errors", "0")  # <testsuites> has no `skipped` in the Jenkins junit-10 XSD
+    root.set("errors", str(total_errors))  # <testsuites> has no `skipped` in the Jenkins junit-10 XSD
     if any_time:
         root.set("time", _seconds(total_time))
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return guard_xml('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n")
+
+
+def _add_internal_error(suite: ET.Element, dataset: DatasetResult) -> int:
+    """A testcase "internal error" with an <error> element: mpistd failed on this dataset."""
+    err = dataset.error or {}
+    case = ET.Element("testcase", {"classname": _text(dataset.path), "name": "internal error",
+                                   "file": _text(dataset.path)})
+    error = ET.SubElement(case, "error", {"message": _text(" ".join(str(err.get("message", "")).split())[:1000]),
+                                          "type": _text(err.get("type", "Exception"))})
+    error.text = _text(f"mpistd failed on this dataset (a bug; it was not judged): {err.get('type', '')}: "
+                       f"{' '.join(str(err.get('message', '')).split())}")
+    properties = suite.find("properties")
+    suite.insert(0 if properties is None else 1, case)
+    suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+    suite.set("errors", "1")
+    return 1
 
 
 def finding_line(finding: Finding) -> str:
     """``RULE severity pointer line:col message`` — one line per finding."""
-    pointer = finding.pointer if finding.pointer else '""'
+    pointer = clean(finding.pointer) if finding.pointer else '""'  # a pointer is built from dataset keys
     if finding.line:
         where = f"{finding.line}:{finding.column}" if finding.column else f"{finding.line}"
     else:
         where = "-"
-    message = " ".join(finding.message.split())  # one line, whatever the message holds
+    message = clean(" ".join(finding.message.split()))  # one line, whatever the message holds
     return f"{finding.rule} {finding.severity.value} {pointer} {where} {message}"
 
 

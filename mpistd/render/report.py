@@ -224,7 +224,8 @@ def sources_from_jobs(report_: Report, jobs: Sequence[Any]) -> list[DatasetSourc
     out = []
     for r in report_.results:
         job = by_display.get(r.path)
-        out.append(DatasetSource(result=r, path=job.path if job else (Path(r.path) if Path(r.path).is_file() else None),
+        out.append(DatasetSource(result=r, path=(job.path if job.refusal is None else None) if job  # refused: never read
+                                 else (Path(r.path) if Path(r.path).is_file() else None),
                                  options=job.options if job else None))
     return out
 

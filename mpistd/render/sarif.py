@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from mpistd._text import guard_json
 from mpistd.findings import Finding, Report, Severity, Suppressed
 from mpistd.rules.registry import Rule
 
@@ -65,8 +66,11 @@ def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | os.PathLik
     results: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
 
+    notifications: list[dict[str, Any]] = []
     for dataset in report.results:
-        artifacts.add(dataset.path, sha256=dataset.sha256, role="analysisTarget")
+        index = artifacts.add(dataset.path, sha256=dataset.sha256, role="analysisTarget")
+        if dataset.internal_error:
+            notifications.append(_internal_error_notification(dataset, index))
         for finding in dataset.findings:
             results.append(_result(finding, dataset.path, descriptors, rule_index, artifacts, seen))
         for suppressed in dataset.suppressed:
@@ -84,7 +88,7 @@ def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | os.PathLik
     }
     run: dict[str, Any] = {
         "tool": {"driver": driver},
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [_invocation(notifications)],
         "columnKind": "unicodeCodePoints",
         "artifacts": artifacts.entries,
         "results": results,
@@ -100,7 +104,29 @@ def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | os.PathLik
     if category:
         run["automationDetails"] = {"id": category if category.endswith("/") else category + "/"}
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-    return json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return guard_json(json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _invocation(notifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """SARIF §3.20: executionSuccessful is false when mpistd failed on a dataset (issue 13)."""
+    if not notifications:
+        return {"executionSuccessful": True}
+    return {"executionSuccessful": False, "toolExecutionNotifications": notifications}
+
+
+def _internal_error_notification(dataset: Any, artifact_index: int) -> dict[str, Any]:
+    """A toolExecutionNotification (SARIF §3.58) for a dataset mpistd failed on."""
+    err = dataset.error or {}
+    kind, message = err.get("type", "Exception"), err.get("message", "")
+    return {
+        "level": "error",
+        "descriptor": {"id": "internal-error"},
+        "message": {"text": f"internal error in mpistd while validating this dataset ({kind}: {message}); "
+                            "it was not judged. This is a bug: please report it."},
+        "locations": [{"physicalLocation": {"artifactLocation": {**_artifact_location(dataset.path),
+                                                                 "index": artifact_index}}}],
+        "exception": {"kind": kind, "message": message},
+    }
 
 
 def level(severity: Severity) -> str:

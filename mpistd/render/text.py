@@ -1,9 +1,14 @@
 """Plain-text output for a terminal: findings grouped per file, then a summary.
 
 Colour (ANSI) only when asked (the CLI asks when stdout is a TTY and NO_COLOR is unset).
+Every string from a dataset or a file name (path, rule id, message, pointer, remedy,
+suppression source and reason, an internal error's message) passes :func:`mpistd._text.clean`,
+and the whole text :func:`mpistd._text.guard_lines`: no control sequence, no extra line and no
+CI workflow command can come from the data, on a terminal or in an ``--output text:FILE``.
 """
 from __future__ import annotations
 
+from mpistd._text import clean, guard_lines
 from mpistd.findings import Report
 
 _COLOURS = {"error": "\x1b[31;1m", "warning": "\x1b[33m", "info": "\x1b[36m", "dim": "\x1b[2m", "bold": "\x1b[1m",
@@ -15,31 +20,37 @@ def _c(text: str, colour: str, on: bool) -> str:
     return f"{_COLOURS[colour]}{text}{_RESET}" if on else text
 
 
-def _clean(text: str) -> str:
-    # dataset strings reach the terminal: never let them carry escape sequences
-    return "".join(ch if ch.isprintable() or ch == "\n" else "\ufffd" for ch in text)
+_clean = clean  # the one sanitiser (mpistd/_text.py); kept under its old name for callers
 
 
-def render_text(report: Report, *, colour: bool = False, verbose: bool = False) -> str:
+def render_text(report: Report, *, colour: bool = False, verbose: bool = False, debug: bool = False) -> str:
     lines: list[str] = []
     for result in report.results:
-        if not result.findings and not result.suppressed and not verbose:
+        if not result.findings and not result.suppressed and not verbose and not result.internal_error:
             continue
-        lines.append(_c(_clean(result.path), "bold", colour))
+        lines.append(_c(clean(result.path), "bold", colour))
+        if result.internal_error:
+            err = result.error or {}
+            lines.append(f"  {'-':>9}  {_c('internal error', 'error', colour)}  "
+                         f"{clean(err.get('type', ''))}: {clean(err.get('message', ''))}  "
+                         "(a bug in mpistd: this dataset was not judged)")
+            if debug and result.traceback:
+                lines += [f"    {clean(tl)}" for tl in result.traceback.rstrip("\n").splitlines()]
         for f in result.findings:
             where = f"{f.line}:{f.column}" if f.line is not None else "-"
             sev = _c(f"{f.severity.value:<7}", f.severity.value, colour)
-            pointer = _c(f.pointer or "/", "dim", colour)
-            lines.append(f"  {where:>9}  {sev} {f.rule}  {_clean(f.message)}  {pointer}")
+            pointer = _c(clean(f.pointer or "/"), "dim", colour)
+            lines.append(f"  {where:>9}  {sev} {clean(f.rule)}  {clean(f.message)}  {pointer}")
             if verbose and f.remedy:
-                lines.append(f"{'':22}remedy: {f.remedy}")
+                lines.append(f"{'':22}remedy: {clean(f.remedy)}")
         if result.suppressed:
             lines.append(_c(f"  ({len(result.suppressed)} suppressed: "
-                            + ", ".join(sorted({f'{s.finding.rule} ({s.source})' for s in result.suppressed})) + ")",
+                            + ", ".join(sorted({f'{clean(s.finding.rule)} ({clean(s.source)})'
+                                                for s in result.suppressed})) + ")",
                             "dim", colour))
         lines.append("")
     lines.append(summary_line(report, colour=colour))
-    return "\n".join(lines) + "\n"
+    return guard_lines("\n".join(lines) + "\n")
 
 
 def summary_line(report: Report, *, colour: bool = False) -> str:
@@ -52,6 +63,9 @@ def summary_line(report: Report, *, colour: bool = False) -> str:
     suppressed = sum(len(r.suppressed) for r in report.results)
     if suppressed:
         parts.append(f"{suppressed} suppressed")
+    internal = len(report.internal_errors)
+    if internal:
+        parts.append(f"{internal} internal error{'s' if internal != 1 else ''}")
     verdict = "OK" if report.ok else "FAILED"
     head = _c(verdict, "green" if report.ok else "error", colour)
     mode = f" (profile {report.profile}{', strict' if report.strict else ''})"
@@ -61,13 +75,16 @@ def summary_line(report: Report, *, colour: bool = False) -> str:
 def summary_table(report: Report, *, colour: bool = False, limit: int = 50, max_width: int | None = 70) -> str:
     """A per-dataset table for runs over many files (the worst first)."""
     rows = sorted(report.results, key=lambda r: (-r.counts()["error"], -r.counts()["warning"], r.path))
-    width = max((len(r.path) for r in rows), default=7)
+    rows = sorted(rows, key=lambda r: not r.internal_error)  # stable: internal errors first
+    shown = {id(r): clean(r.path) for r in rows}
+    width = max((len(p) for p in shown.values()), default=7)
     width = min(width, max_width) if max_width else width
     out = [f"{'dataset':<{width}}  {'verdict':<25} errors warnings info"]
     for r in rows[:limit]:
         c = r.counts()
-        path = r.path if len(r.path) <= width else "…" + r.path[-(width - 1):]
-        out.append(f"{_clean(path):<{width}}  {r.verdict():<25} {c['error']:>6} {c['warning']:>8} {c['info']:>4}")
+        path = shown[id(r)]
+        path = path if len(path) <= width else "…" + path[-(width - 1):]
+        out.append(f"{path:<{width}}  {r.verdict():<25} {c['error']:>6} {c['warning']:>8} {c['info']:>4}")
     if len(rows) > limit:
         out.append(f"… and {len(rows) - limit} more")
-    return "\n".join(out) + "\n"
+    return guard_lines("\n".join(out) + "\n")

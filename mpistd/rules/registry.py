@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from mpistd.findings import Severity
-
-if TYPE_CHECKING:  # pragma: no cover
-    from mpistd.config import Options
+from mpistd.findings import UNSUPPRESSIBLE, Severity  # noqa: F401 (UNSUPPRESSIBLE re-exported)
 
 # Rule families, in pipeline order; one module per family under mpistd/rules/.
 FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting", "repository")
 
-#: rules that no configuration may silence or re-level (the document must be readable)
-UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
+# UNSUPPRESSIBLE (imported above from mpistd.findings and re-exported here): the rules that
+# no configuration may silence or re-level (the document must be readable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +66,7 @@ class RuleContext:
     model: Any  # mpistd.standard.model.Dataset
     document: dict  # the raw (schema-valid) document
     quantities: Any  # mpistd.quantities.DatasetQuantities
-    options: "Options"
+    options: Any  # mpistd.config.Options (not imported: config must not depend on rules, nor rules on config)
     extra: dict = field(default_factory=dict)
 
 
