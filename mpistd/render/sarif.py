@@ -290,9 +290,19 @@ def _quote(text: str, extra_safe: str = "") -> str:
     return quote(raw, safe=_SAFE_PATH_CHARS + extra_safe)
 
 
+_DISPLAYED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def _from_display_name(path: str) -> str:
+    """Undo :func:`mpistd._text.display_name`: a byte that is not UTF-8, shown as ``\\xNN``
+    (only 80–ff), becomes its surrogate escape again, so :func:`_quote` percent-encodes the
+    file name's real byte (b"\\xff" -> %FF) instead of a backslash."""
+    return _DISPLAYED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), path)
+
+
 def _artifact_location(path: str, root: str | None = None) -> dict[str, Any]:
     """The artifactLocation of ``path`` (as given: relative to the cwd, or absolute)."""
-    posix = _posix(path)
+    posix = _posix(_from_display_name(path))
     if re.match(r"^[A-Za-z]:/", posix):  # an absolute Windows path: a file URI, no base
         return {"uri": "file:///" + _quote(posix, ":")}
     root = root if root is not None else source_root()
