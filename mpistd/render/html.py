@@ -79,6 +79,23 @@ def _pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else pct(value, digits)
 
 
+_UNBROKEN = None
+
+
+def breakable(text: str, run: int = 24) -> str:
+    """``text`` with a zero-width space after every ``run`` characters of an unbroken run
+    longer than 2·run: a line-break opportunity, invisible, so that a 10,000-character string
+    without spaces lays out in linear time (WeasyPrint re-shapes the rest of an unbreakable
+    run for every line it cuts from it: quadratic). Text with spaces is unchanged."""
+    global _UNBROKEN
+    import re
+
+    if _UNBROKEN is None:
+        _UNBROKEN = re.compile(r"\S{%d,}" % (2 * run))
+    return _UNBROKEN.sub(lambda m: "\u200b".join(m.group(0)[i:i + run] for i in range(0, len(m.group(0)), run)),
+                         text)
+
+
 def _anchor(pointer: str) -> str | None:
     """The page section a JSON pointer belongs to (our own ids, never dataset text)."""
     parts = pointer.split("/")[1:] if pointer.startswith("/") else []
@@ -161,8 +178,6 @@ def _summary(model: Any) -> dict[str, Any] | None:
         return None
     info = model.dataset
     dataset_rows = [("id", info.id), ("title", info.title)]
-    if info.description:
-        dataset_rows.append(("description", info.description))
     if info.created:
         dataset_rows.append(("created", info.created))
     if info.authors:
@@ -237,7 +252,7 @@ def _summary(model: Any) -> dict[str, Any] | None:
         if an.noise is not None:
             analysis_rows.append(("noise", ", ".join(v for v in (
                 display(an.noise.method) if an.noise.method else None,
-                f"SD {fmt(an.noise.sd)}" if an.noise.sd is not None else None) if v) or "—"))
+                f"SD {fmt(an.noise.sd)} a.u." if an.noise.sd is not None else None) if v) or "—"))
         if an.threshold is not None:
             analysis_rows.append(("threshold", f"{fmt(an.threshold.k)} × noise SD"))
         if an.roi is not None:
@@ -249,7 +264,7 @@ def _summary(model: Any) -> dict[str, Any] | None:
         if an.software is not None:
             analysis_rows.append(("software", an.software.name + (f" {an.software.version}"
                                                                   if an.software.version else "")))
-    return {"dataset": dataset_rows, "tracers": tracer_table, "acquisitions": acquisition_table,
+    return {"dataset": dataset_rows, "description": breakable(info.description) if info.description else None, "tracers": tracer_table, "acquisitions": acquisition_table,
             "analysis": analysis_rows}
 
 
@@ -579,6 +594,10 @@ def _calibration_views(quantities: Any, model: Any, findings: list[Finding], fig
         views.append({
             "index": cq.index, "anchor": f"cal-{cq.index}", "id": cq.id, "tracer": cal.tracer,
             "acquisition": cal.acquisition, "environment": _environment_text(cal.environment),
+            "environment_short": " ".join(v for v in (display(cal.environment.kind), f"({cal.environment.cell_type})"
+                                                      if cal.environment.cell_type else None,
+                                                      f"in {cal.environment.medium}" if cal.environment.medium
+                                                      else None) if v),
             "method": display(cal.method), "x_name": x_name, "x_unit": x_unit,
             "final_volume": fmt(cal.final_volume_uL) if cal.final_volume_uL else None,
             "paired_with": cal.paired_with,
@@ -691,6 +710,36 @@ def _paired_bias(qq: Any, cq: Any, quantities: Any, estimate: float | None, unit
     return (f"Bias: this fixed-volume series' {metric_name(qq.metric)} differs from the fixed-concentration series "
             f"'{fc.id}' at equal iron mass by {pct(lo)} to {pct(hi)} ((FC − FV)/FC, this dataset); the estimate "
             f"with '{fc.id}' is shown beside it."), fc
+
+
+def _paired_details(f: Finding, quantities: Any) -> dict[str, Any] | None:
+    """MPI031's numbers as a table: every paired level of the metric the finding names, the
+    pairs the finding lists marked (the message's lead sentence stays the text)."""
+    parts = f.pointer.split("/")
+    if len(parts) < 3 or parts[1] != "calibrations" or not parts[2].isdigit():
+        return None
+    index = int(parts[2])
+    if index >= len(quantities.calibrations):
+        return None
+    cq = quantities.calibrations[index]
+    comp = cq.paired
+    if comp is None:
+        return None
+    fc = quantities.calibrations[comp.fc_index]
+    metric = next((m for m in comp.differences if f.message.startswith(metric_name(m))), None)
+    if metric is None:
+        return None
+    rows = []
+    for d in comp.differences[metric]:
+        pair = f"'{fc.points[d.i_fc].sample_id}'/'{cq.points[d.i_fv].sample_id}'"
+        rows.append({"fc": fc.points[d.i_fc].sample_id, "fv": cq.points[d.i_fv].sample_id,
+                     "mass": fmt(d.iron_mass), "ratio": fmt(d.dilution_ratio, 3),
+                     "s_fc": fmt(d.signal_fc_mean), "s_fv": fmt(d.signal_fv_mean),
+                     "percent": _pct(d.percent_difference), "diff": fmt(abs(d.difference), 4) if d.difference is not None else "—",
+                     "u2": fmt(2 * d.uncertainty, 4) if d.uncertainty is not None else "—",
+                     "beyond": pair in f.message})
+    lead = f.message.split(": ", 1)[0]
+    return {"lead": lead, "rows": rows, "metric": metric_name(metric), "fc": fc.id, "fv": cq.id}
 
 
 def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -855,6 +904,8 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
             entry = by_rule.setdefault(f.rule, {"rule": f.rule, "title": row["title"], "severity": sev,
                                                 "rationale": row["rationale"], "remedy": row["remedy"],
                                                 "instances": []})
+            if f.rule == "MPI031" and quantities is not None:
+                row["details"] = _paired_details(f, quantities)
             entry["instances"].append(row)
         if by_rule:
             groups.append({"severity": sev, "title": SEVERITY_TITLES[sev],
