@@ -830,14 +830,18 @@ def _sample_of(model: Any, pointer: str) -> str:
     return pointer
 
 
-def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
+def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding],
+                views: Mapping[str, Any] | None = None, figures: "_Figures | None" = None) -> list[dict[str, Any]]:
+    from mpistd.render import plots
+
+    views = views or {}
     rows = []
     for img in images:
         pointer = img.get("pointer") or ""
         rep = _replicate_at(model, pointer)
         metrics = img.get("metrics") or {}
         ref = getattr(rep, "image", None)
-        cells = []
+        cells = {}
         for m in IMAGE_METRICS:
             reported = getattr(rep, m, None) if rep is not None else None
             recomputed = metrics.get(m)
@@ -846,8 +850,8 @@ def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding
             diff = None
             if reported is not None and recomputed is not None and recomputed != 0:
                 diff = 100.0 * (reported - recomputed) / abs(recomputed)
-            cells.append({"name": METRIC_NAMES[m], "reported": fmt(reported), "recomputed": fmt(recomputed),
-                          "diff": _pct(diff), "rules": _at(findings, f"{pointer}/{m}")})
+            cells[m] = {"name": METRIC_NAMES[m], "reported": fmt(reported), "recomputed": fmt(recomputed),
+                        "diff": _pct(diff), "rules": _at(findings, f"{pointer}/{m}")}
         status = "ok"
         if img.get("error_kind"):
             status = f"{img['error_kind']}: {img.get('error') or ''}"
@@ -858,13 +862,45 @@ def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding
             notes.append(f"{img['saturated']} saturated pixels")
         if img.get("out_of_range"):
             notes.append(f"{img['out_of_range']} pixels outside the correction table")
+        svg = None
+        if pointer in views and figures is not None:
+            svg = plots.image_plot(views[pointer], fig_id=figures.next_id())
+        parts = pointer.split("/")
+        group = (f"cal-{parts[2]}" if len(parts) > 2 and parts[1] == "calibrations" else "quantifications")
         rows.append({
             "sample": _sample_of(model, pointer), "path": getattr(ref, "path", "—") if ref is not None else "—",
-            "status": status, "threshold": fmt(img.get("threshold")),
+            "status": status, "threshold": fmt(img.get("threshold")), "group": group,
             "roi_pixels": metrics.get("roi_pixels") if metrics else None, "cells": cells, "notes": "; ".join(notes),
-            "rules": sorted({f.rule for f in _under(findings, pointer)}),
+            "rules": sorted({f.rule for f in _under(findings, pointer)}), "svg": svg,
         })
     return rows
+
+
+def _image_groups(rows: list[dict[str, Any]], model: Any) -> list[dict[str, Any]]:
+    """The image rows by calibration (then the quantifications' images): one compact table
+    each, one column per metric present."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault(r["group"], {"anchor": r["group"], "images": [], "metrics": []})
+        g["images"].append(r)
+    for key, g in groups.items():
+        present = [m for m in IMAGE_METRICS if any(m in r["cells"] for r in g["images"])]
+        dim = None
+        if key.startswith("cal-"):
+            acq = {a.id: a for a in model.acquisitions}.get(model.calibrations[int(key[4:])].acquisition)
+            dim = getattr(acq, "dimensionality", None)
+        g["metrics"] = [{"key": m, "name": METRIC_NAMES[m],
+                         "unit": _IMAGE_UNITS.get(m) or _signal_unit(m, dim)} for m in present]
+        if key.startswith("cal-"):
+            g["title"] = f"Calibration {model.calibrations[int(key[4:])].id}"
+        else:
+            g["title"] = "Quantifications"
+        g["long"] = len(g["images"]) > 12
+        g["drawn"] = [r for r in g["images"] if r["svg"]]
+    return list(groups.values())
+
+
+_IMAGE_UNITS = {"roi_area_mm2": "mm²", "roi_volume_mm3": "mm³", "fwhm_mm": "mm"}
 
 
 def _short(sha: str | None) -> str:
@@ -887,7 +923,8 @@ def _versions() -> str:
 
 
 def build_context(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
-                  images: list[dict[str, Any]] | None = None, note: str | None = None) -> dict[str, Any]:
+                  images: list[dict[str, Any]] | None = None, note: str | None = None,
+                  image_views: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (strings stay strings: jinja escapes them)."""
     meta = ReportMeta.coerce(report_meta)
     findings = list(result.findings)
@@ -920,7 +957,7 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
         quant_rows = _quantification_rows(quantities, model, findings)
         if images is None:
             images = [r.to_dict() for r in quantities.images.values()]
-        image_rows = _image_rows(images or [], model, findings)
+        image_rows = _image_rows(images or [], model, findings, image_views or {}, figures)
     # in-page links only to sections this page has
     present = {c["anchor"] for c in calibrations} | ({"quantifications"} if quant_rows else set())
     if model is not None:
@@ -965,6 +1002,7 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
         "calibrations": calibrations,
         "quantifications": quant_rows,
         "images": image_rows,
+        "image_groups": _image_groups(image_rows, model) if image_rows else [],
         "provenance": provenance,
         "has_dilution": any(c["dilution"] or c["eq1"] for c in calibrations),
         "has_environment": any(c["environment_view"] for c in calibrations),
@@ -1018,7 +1056,12 @@ def _figure_markup(svg: str, mode: str, urls: list[str]) -> Any:
 
     url = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
     urls.append(url)
+    # a raster inside the figure (an image's pixels) is a data: URL of matplotlib's own PNG
+    urls.extend(_NESTED.findall(svg))
     return Markup('<img class="plot" alt="figure" src="{}">').format(url)
+
+
+_NESTED = __import__("re").compile(r'xlink:href="(data:image/png;base64,[A-Za-z0-9+/=]+)"')
 
 
 def _markup_figures(context: dict[str, Any], mode: str) -> list[str]:
@@ -1033,17 +1076,22 @@ def _markup_figures(context: dict[str, Any], mode: str) -> list[str]:
             if cal[key]:
                 for p in cal[key]["panels"]:
                     p["svg"] = _figure_markup(p["svg"], mode, urls)
+    for group in context["image_groups"]:
+        for i in group["images"]:
+            if i.get("svg"):
+                i["svg"] = _figure_markup(i["svg"], mode, urls)
     return urls
 
 
 def render_page(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
                 images: list[dict[str, Any]] | None = None, note: str | None = None,
-                figures: str = "inline") -> tuple[str, list[str]]:
+                figures: str = "inline", image_views: Mapping[str, Any] | None = None) -> tuple[str, list[str]]:
     """(HTML, the data: URLs it holds). ``figures`` "inline" embeds each SVG in the page (the
     HTML report); "data-url" makes each an <img> with a data: URL (the PDF's source)."""
     if figures not in ("inline", "data-url"):
         raise ValueError(f"figures must be 'inline' or 'data-url', not {figures!r}")
-    context = build_context(result, quantities, model, report_meta, images=images, note=note)
+    context = build_context(result, quantities, model, report_meta, images=images, note=note,
+                            image_views=image_views)
     urls = _markup_figures(context, figures)
     html = _environment().get_template("report.html.j2").render(css=_css(), **context)
     return html, urls

@@ -111,6 +111,9 @@ def _to_svg(fig: Any, fig_id: str) -> str:
     # and the PDF renderer parses every one of them)
     text = _PATH_DATA.sub(lambda m: 'd="' + _NUMBER.sub(_round, " ".join(m.group(1).split())) + '"', text)
     text = re.sub(r">\s+<", "><", text)
+    # an embedded raster (an image's pixels): its base64 on one line, one exact data: URL
+    text = re.sub(r'(xlink:href="data:image/png;base64,)([^"]*)"',
+                  lambda m: m.group(1) + "".join(m.group(2).split()) + '"', text)
     text = text.replace("<svg ", '<svg class="plot" ', 1)
     return text.strip() + "\n"
 
@@ -497,7 +500,7 @@ def image_figure(view: dict[str, Any]) -> Iterator[Any]:
     sy = 10.0 ** -ey
     with _figure(7.2, 2.5, 2, width_ratios=(1.0, 1.35), bottom=0.8, top=0.25) as (fig, (ax, axp)):
         ax.grid(False)
-        ax.imshow(plane, extent=(left, right, bottom, top), origin="lower", cmap="gray_r", aspect="auto",
+        ax.imshow(plane, extent=(left, right, bottom, top), origin="lower", cmap="gray_r", aspect="equal",
                   interpolation="nearest")
         mask = view.get("mask")
         if mask is not None and np.any(mask):

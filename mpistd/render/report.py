@@ -109,14 +109,122 @@ def prepare(source: DatasetSource) -> tuple[Any, Any, list[dict[str, Any]] | Non
     return quantities, model, images, note
 
 
+#: images drawn on the page: the first replicate of each level (and each quantification's
+#: image), at most this many; every image's metrics are in the table whatever the number
+MAX_IMAGE_RENDERS = 24
+
+
+def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] | None,
+                limit: int | None = MAX_IMAGE_RENDERS) -> dict[str, dict[str, Any]]:
+    """pointer -> what :func:`mpistd.render.plots.image_plot` draws, for the first image of
+    each level: the plane through the maximum, its ROI, the FWHM profile and its Lorentzian.
+
+    Display only. The image is read again by the image pipeline's own reader
+    (:func:`mpistd.load.images.load_image`: path confinement, size bound, sha256), corrected as
+    the pipeline corrects it, and thresholded at the threshold validation applied; the
+    maximum's index is validation's. A file that cannot be read again is simply not drawn
+    (its validation result, in the table, says why).
+    """
+    if model is None or not images:
+        return {}
+    base_dir = source.base_dir or (source.path.parent if source.path is not None else None)
+    if base_dir is None:
+        return {}
+    import numpy as np
+
+    from mpistd.config import Options
+    from mpistd.image_metrics import _correction, _image_jobs, _spacing
+    from mpistd.load.images import ImageError, load_image
+    from mpistd.quantify import imaging
+
+    options = source.options or Options()
+    by_pointer = {img.get("pointer"): img for img in images}
+    analysis = model.analysis
+    axis = (analysis.fwhm.axis if analysis is not None and analysis.fwhm is not None else None) or "x"
+    roi_method = (analysis.roi.method if analysis is not None and analysis.roi is not None else None) or "threshold_all"
+    views: dict[str, dict[str, Any]] = {}
+    for pointer, ref, acquisition, _holder in _image_jobs(model):
+        if limit is not None and len(views) >= limit:
+            break
+        parts = pointer.split("/")
+        if parts[1] == "calibrations" and parts[-1] != "0":
+            continue  # the first replicate of each level
+        img = by_pointer.get(pointer) or {}
+        metrics = img.get("metrics") or {}
+        if img.get("error_kind") or not metrics.get("max_index"):
+            continue
+        try:
+            loaded = load_image(base_dir, ref.path, ref.format, sha256=ref.sha256, max_bytes=options.max_image_bytes)
+            spacing = _spacing(ref, loaded, acquisition)
+            image = loaded.array
+            correction = _correction(acquisition)
+            if correction is not None:
+                image = imaging.apply_receiver_correction(image, correction).image
+        except (ImageError, ValueError, OSError):
+            continue
+        if spacing is None:
+            continue
+        names = ("z", "x") if image.ndim == 2 else ("z", "y", "x")
+        if axis not in names or any(n not in spacing for n in names):
+            continue
+        index = tuple(int(i) for i in metrics["max_index"])
+        if len(index) != image.ndim:
+            continue
+        threshold = img.get("threshold")
+        mask = None
+        if threshold is not None:
+            mask = image > float(threshold)
+            if roi_method == "threshold_connected" and mask[index]:
+                box, sub = imaging._connected_roi(mask, index)
+                mask = np.zeros_like(mask)
+                mask[box] = sub
+        across = axis if axis != "z" else "x"  # the plane shown: z against the FWHM axis (or x)
+        if image.ndim == 3:
+            keep = {"x": (slice(None), index[1], slice(None)), "y": (slice(None), slice(None), index[2])}[across]
+            plane = image[keep]
+            plane_mask = mask[keep] if mask is not None else None
+        else:
+            plane, plane_mask = image, mask
+        col = names.index(across)
+        profile_index = list(index)
+        profile_index[names.index(axis)] = slice(None)
+        profile = np.asarray(image[tuple(profile_index)], dtype=float)
+        positions = (np.arange(profile.size) + 0.5) * float(spacing[axis])
+        fit = imaging.fit_lorentzian(positions, profile)
+        dz, dc = float(spacing["z"]), float(spacing[across])
+        # the window around the sample: the ROI's bounding box (or the FWHM) with as much margin
+        # again, so that a small tube in a large field of view is seen
+        rows_, cols_ = (np.nonzero(plane_mask) if plane_mask is not None and plane_mask.any()
+                        else (np.array([index[0]]), np.array([index[col]])))
+        fwhm_px = (2 * abs(fit.gamma) / float(spacing[axis])) if fit.converged and fit.gamma else 4.0
+        half_r = max((rows_.max() - rows_.min() + 1), fwhm_px * dc / dz, 8)
+        half_c = max((cols_.max() - cols_.min() + 1), fwhm_px, 8)
+        r0, r1 = max(0, int(rows_.min() - half_r)), min(plane.shape[0], int(rows_.max() + half_r + 1))
+        c0, c1 = max(0, int(cols_.min() - half_c)), min(plane.shape[1], int(cols_.max() + half_c + 1))
+        window = plane[r0:r1, c0:c1]
+        window_mask = plane_mask[r0:r1, c0:c1] if plane_mask is not None else None
+        # at most 160 pixels a side on the page: a stride, never an interpolation of values
+        step = max(1, int(np.ceil(max(window.shape) / 160)))
+        views[pointer] = {
+            "plane": window[::step, ::step], "mask": window_mask[::step, ::step] if window_mask is not None else None,
+            "extent": (c0 * dc, c1 * dc, r0 * dz, r1 * dz),
+            "max_at": ((index[col] + 0.5) * dc, (index[0] + 0.5) * dz),
+            "positions": positions, "profile": profile, "axis": axis,
+            "lorentz": (fit.amplitude, fit.center, fit.gamma) if fit.converged else None,
+        }
+    return views
+
+
 def render_source(source: DatasetSource, meta: Any, fmt: str = "html") -> str | bytes:
     """The page (HTML text or PDF bytes) of one dataset."""
     from mpistd.render.html import render_page
 
     quantities, model, images, note = prepare(source)
+    views = image_views(source, model, images)
     if fmt != "pdf":
-        return render_page(source.result, quantities, model, meta, images=images, note=note)[0]
-    html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url")
+        return render_page(source.result, quantities, model, meta, images=images, note=note, image_views=views)[0]
+    html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url",
+                             image_views=views)
     return render_pdf(html, allowed_data_urls=urls, reproducible=getattr(meta, "created", None) is None)
 
 

@@ -20,8 +20,7 @@ from mpistd.render.report import DatasetSource, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ("examples/promag-fixed-volume.mpical.json", "examples/simulated-phantom/simulated-phantom.mpical.json",
-            "examples/vivotrax-cells-solution-line.mpical.json", "corpus/promag-fc-vs-fv.mpical.json",
-            "corpus/promag-quantification-pitfalls.mpical.json", "corpus/promag-solution-vs-cells.mpical.json")
+            "corpus/promag-fc-vs-fv.mpical.json", "corpus/promag-solution-vs-cells.mpical.json")
 TOLERANCE = 0.5  # CSS px: rounding in WeasyPrint's layout
 
 
