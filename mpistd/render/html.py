@@ -96,6 +96,29 @@ def breakable(text: str, run: int = 24) -> str:
                          text)
 
 
+_TERMS = None
+
+
+def schema_terms(text: str) -> Any:
+    """A rule's text (message, rationale, remedy) as markup in which the schema's own words —
+    enum values and field names such as ``cell_number`` or ``high_resolution`` that a remedy
+    tells the user to write — are set as code: they are values to type, not prose, and read
+    as such instead of as raw enum values. Everything is escaped first; a quoted dataset
+    string ('…') is left alone."""
+    global _TERMS
+    import re
+
+    from markupsafe import Markup, escape
+
+    if _TERMS is None:
+        from mpistd.rules._format import DISPLAY
+
+        words = sorted((k for k in DISPLAY if ("_" in k or "-" in k) and k[0].isalpha()), key=len, reverse=True)
+        _TERMS = re.compile(r"(?<![\w'/.-])(" + "|".join(map(re.escape, words)) + r"|[a-z]+(?:_[a-z0-9]+)+)(?![\w'-])")
+    escaped = str(escape(text))
+    return Markup(_TERMS.sub(lambda m: f'<code class="term">{m.group(1)}</code>', escaped))
+
+
 def _anchor(pointer: str) -> str | None:
     """The page section a JSON pointer belongs to (our own ids, never dataset text)."""
     parts = pointer.split("/")[1:] if pointer.startswith("/") else []
@@ -1029,6 +1052,7 @@ def _environment() -> Any:
             keep_trailing_newline=True,
         )
         env.filters["num"] = fmt
+        env.filters["terms"] = schema_terms
         _ENV = env
     return _ENV
 
