@@ -413,6 +413,8 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
     if not sf.usable:
         view["reason"] = getattr(sf.fit, "reason", str(sf.fit))
         return view
+    from markupsafe import Markup
+
     fit = sf.fit
     view["params"] = _param_rows(sf, reported, findings)
     view["reported_basis"] = None
@@ -421,12 +423,12 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
                                   + (", through the origin" if reported.through_origin else "")
                                   + (f", software {reported.software.name}" if reported.software else ""))
     view["stats"] = [
-        ("residual SD s_y", fmt(fit.residual_sd), _signal_unit(sf.metric, dimensionality)),
-        ("s_x0 = s_y/b", fmt(fit.s_x0), x_unit),
+        (Markup("residual SD s<sub>y</sub>"), fmt(fit.residual_sd), _signal_unit(sf.metric, dimensionality)),
+        (Markup("s<sub>x0</sub> = s<sub>y</sub>/b"), fmt(fit.s_x0), x_unit),
         ("n points / levels", f"{fit.n} / {fit.levels}", ""),
         ("calibrated range", f"{fmt(fit.x_min)} to {fmt(fit.x_max)}", x_unit),
         ("mean x̄ of the fitted x", fmt(fit.x_mean), x_unit),
-        ("Q_x = Σ(x − x̄)²", fmt(fit.q_x), f"{x_unit}²"),
+        (Markup("Q<sub>x</sub> = Σ(x − x̄)²"), fmt(fit.q_x), f"{x_unit}²"),
         ("slope 95 % CI", f"{fmt(fit.slope_ci95[0])} to {fmt(fit.slope_ci95[1])}",
          f"{_signal_unit(sf.metric, dimensionality)} per {x_unit}"),
     ]
@@ -436,6 +438,7 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
         _statistic(sf.homoscedasticity, "end-level variances (F-test)"),
     ]
     view["limits"] = _limit_rows(sf)
+    view["y_unit"] = _signal_unit(sf.metric, dimensionality)
     view["back"] = [{"x": fmt(b.x_level), "y": fmt(b.y_mean), "xhat": fmt(b.x_hat),
                      "error": _pct(100.0 * b.relative_error if b.relative_error is not None else None),
                      "replicates": b.replicates} for b in sf.back_calculated]

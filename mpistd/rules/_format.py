@@ -7,7 +7,7 @@ format through this module, so a number reads the same wherever it appears:
   a fit parameter 6 (to compare a reported slope), a p-value 2, a percentage one decimal;
 - **no float noise**: a value is rounded to its significant figures *before* it is printed,
   and a percentage smaller than its last shown digit is ``0.0 %`` (never ``-9.04e-07 %``);
-- **no bare exponent**: beyond the plain range (10⁻³ ≤ |x| < 10⁶) a number is
+- **no bare exponent**: beyond the plain range (10⁻³ ≤ |x| < 10⁷) a number is
   ``1.013 × 10⁷``, never ``1.013e+07``;
 - **one unit per quantity**: a distance is in nm, or in µm when the largest distance of the
   table, axis or message is 10 µm or more (:func:`distance_unit`; the paper quotes 116 µm
@@ -66,7 +66,8 @@ def _plain(x: float, digits: int) -> str:
 
 
 def num(x: float | None, digits: int = 4) -> str:
-    """A number with ``digits`` significant figures: positional between 10⁻³ and 10⁶, else
+    """A number with ``digits`` significant figures: positional between 10⁻³ and 10⁷ (a column of signals up to
+    millions reads in one format), else
     ``m × 10ⁿ`` (never ``e+05``); ints print whole; ``n/a`` for None, ``—`` for NaN/∞."""
     if x is None:
         return "n/a"
@@ -80,9 +81,9 @@ def num(x: float | None, digits: int = 4) -> str:
     if x == 0:
         return "0"
     ax = abs(x)
-    if 1e-3 <= ax < 1e6:
+    if 1e-3 <= ax < 1e7:
         text = _plain(x, digits)
-        if text != "0" and abs(float(text)) < 1e6:
+        if text != "0" and abs(float(text)) < 1e7:
             return text
     exponent = math.floor(math.log10(ax))
     mantissa = round(x / 10.0 ** exponent, max(digits - 1, 0))
