@@ -55,10 +55,12 @@ def _plain(x: float, digits: int) -> str:
     """``x`` to ``digits`` significant figures in positional notation, trailing zeros kept
     only where they are significant (``12.30`` stays, ``12.300000001`` cannot occur)."""
     exponent = math.floor(math.log10(abs(x)))
-    decimals = max(digits - 1 - exponent, 0)
-    rounded = round(x, decimals)
+    places = digits - 1 - exponent  # negative: round to tens, hundreds, … (6795123 -> 6795000)
+    rounded = round(x, places)
     if rounded != 0 and math.floor(math.log10(abs(rounded))) > exponent:  # 9.9996 -> 10.00
-        decimals = max(decimals - 1, 0)
+        places -= 1
+        rounded = round(x, places)
+    decimals = max(places, 0)
     text = f"{rounded:.{decimals}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -85,11 +87,10 @@ def num(x: float | None, digits: int = 4) -> str:
         text = _plain(x, digits)
         if text != "0" and abs(float(text)) < 1e7:
             return text
-    exponent = math.floor(math.log10(ax))
-    mantissa = round(x / 10.0 ** exponent, max(digits - 1, 0))
-    if abs(mantissa) >= 10:
-        mantissa, exponent = mantissa / 10.0, exponent + 1
-    m = _plain(mantissa, digits)
+    # the mantissa and exponent from Python's own rounding (exact for denormals, where 10**e underflows)
+    mantissa_text, _, exponent_text = f"{x:.{max(digits - 1, 0)}e}".partition("e")
+    exponent = int(exponent_text)
+    m = _plain(float(mantissa_text), digits)
     return f"{m} × 10{superscript(exponent)}"
 
 
