@@ -655,8 +655,7 @@ def _brief(f: Finding) -> dict[str, Any]:
     return {"rule": row["rule"], "severity": row["severity"], "title": row["title"], "anchor": row["anchor"]}
 
 
-def _alternative(label: str, cal_view: Any, cq: Any, metric: str, signal: Any, unit: str, index: int
-                 ) -> dict[str, Any] | None:
+def _alternative(label: str, cq: Any, metric: str, signal: Any, unit: str, index: int) -> dict[str, Any] | None:
     """The same signals read with another calibration of the dataset (display only)."""
     from mpistd.quantify.limits import inverse_predict
 
@@ -810,7 +809,7 @@ def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -
             if text and "MPI031" in rules_here:
                 row["bias"].append(text)
             if fc is not None:
-                alt = _alternative("fixed-concentration series", None, fc, qq.metric, q.signal, x_unit, fc.index)
+                alt = _alternative("fixed-concentration series", fc, qq.metric, q.signal, x_unit, fc.index)
                 if alt:
                     row["alternatives"].append(alt)
         if biological:
@@ -823,7 +822,7 @@ def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -
                 _, unit, _ = _x_axis(other.independent_variable)
                 label = ("cell-number calibration" if other.independent_variable == "cell_count"
                          else f"{display(other.environment.kind)} iron-mass calibration")
-                alt = _alternative(label, None, other_cq, qq.metric, q.signal, unit, other_cq.index)
+                alt = _alternative(label, other_cq, qq.metric, q.signal, unit, other_cq.index)
                 if alt:
                     row["alternatives"].append(alt)
         rows.append(row)

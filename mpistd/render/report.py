@@ -115,7 +115,7 @@ MAX_IMAGE_RENDERS = 24
 
 
 def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] | None,
-                limit: int | None = MAX_IMAGE_RENDERS) -> dict[str, dict[str, Any]]:
+                limit: int | None = MAX_IMAGE_RENDERS, every: bool = False) -> dict[str, dict[str, Any]]:
     """pointer -> what :func:`mpistd.render.plots.image_plot` draws, for the first image of
     each level: the plane through the maximum, its ROI, the FWHM profile and its Lorentzian.
 
@@ -147,7 +147,7 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
         if limit is not None and len(views) >= limit:
             break
         parts = pointer.split("/")
-        if parts[1] == "calibrations" and parts[-1] != "0":
+        if not every and parts[1] == "calibrations" and parts[-1] != "0":
             continue  # the first replicate of each level
         img = by_pointer.get(pointer) or {}
         metrics = img.get("metrics") or {}
@@ -215,12 +215,17 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
     return views
 
 
-def render_source(source: DatasetSource, meta: Any, fmt: str = "html") -> str | bytes:
-    """The page (HTML text or PDF bytes) of one dataset."""
+def render_source(source: DatasetSource, meta: Any, fmt: str = "html", image_renders: str = "first"
+                  ) -> str | bytes:
+    """The page (HTML text or PDF bytes) of one dataset. ``image_renders``: "first" draws the
+    first image of each level (at most :data:`MAX_IMAGE_RENDERS`), "all" every image, "none" none."""
     from mpistd.render.html import render_page
 
+    if image_renders not in ("first", "all", "none"):
+        raise ReportTargetError(f"image_renders must be 'first', 'all' or 'none', not {image_renders!r}")
     quantities, model, images, note = prepare(source)
-    views = image_views(source, model, images)
+    views = {} if image_renders == "none" else image_views(source, model, images, limit=None if image_renders == "all"
+                                                           else MAX_IMAGE_RENDERS, every=image_renders == "all")
     if fmt != "pdf":
         return render_page(source.result, quantities, model, meta, images=images, note=note, image_views=views)[0]
     html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url",
@@ -228,7 +233,7 @@ def render_source(source: DatasetSource, meta: Any, fmt: str = "html") -> str | 
     return render_pdf(html, allowed_data_urls=urls, reproducible=getattr(meta, "created", None) is None)
 
 
-def _render_job(args: tuple[DatasetSource, Any, str]) -> str | bytes:
+def _render_job(args: tuple[DatasetSource, Any, str, str]) -> str | bytes:
     return render_source(*args)
 
 
@@ -278,7 +283,7 @@ def page_names(results: Sequence[DatasetResult], suffix: str = ".html") -> list[
 
 
 def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str | os.PathLike, fmt: str = "html",
-               jobs: int | None = 1) -> Path:
+               jobs: int | None = 1, image_renders: str = "first") -> Path:
     """One page per dataset and an ``index.html`` that links them; returns the index path."""
     from mpistd._atomic import write_atomic
     from mpistd.render.html import ReportMeta, render_index
@@ -286,7 +291,7 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
     folder = Path(out_dir)
     meta = ReportMeta.from_report(report_)
     names = page_names([s.result for s in sources], ".pdf" if fmt == "pdf" else ".html")
-    work = [(s, meta, fmt) for s in sources]
+    work = [(s, meta, fmt, image_renders) for s in sources]
     n = jobs or os.cpu_count() or 1
     if n > 1 and len(work) >= 4:
         from concurrent.futures import ProcessPoolExecutor
@@ -302,17 +307,18 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
 
 
 def write_report(report_: Report, sources: Sequence[DatasetSource], output: str | os.PathLike | None,
-                 fmt: str | None = None, *, jobs: int | None = 1) -> str | bytes | Path:
+                 fmt: str | None = None, *, jobs: int | None = 1, image_renders: str = "first"
+                 ) -> str | bytes | Path:
     """Render validated datasets to ``output`` (a file or a folder); the page itself when None."""
     from mpistd.render.html import ReportMeta
 
     kind, resolved = resolve_target(output, fmt)
     if kind == "site":
-        return write_site(report_, sources, output, resolved, jobs)  # type: ignore[arg-type]
+        return write_site(report_, sources, output, resolved, jobs, image_renders)  # type: ignore[arg-type]
     if len(sources) != 1:
         raise ReportTargetError(f"{len(sources)} datasets: write them to a folder (an output ending in '/'), "
                                 "one page each plus index.html")
-    content = render_source(sources[0], ReportMeta.from_report(report_), resolved)
+    content = render_source(sources[0], ReportMeta.from_report(report_), resolved, image_renders)
     if kind == "string":
         return content
     from mpistd._atomic import write_atomic
@@ -388,7 +394,7 @@ def _sources(target: Any, reproducible: bool, kwargs: dict[str, Any]) -> tuple[R
 
 
 def report(path_or_report: Any, output: str | os.PathLike | None = None, *, format: str | None = None,
-           reproducible: bool = False, **validate_kwargs: Any) -> str | bytes | Path:
+           reproducible: bool = False, image_renders: str = "first", **validate_kwargs: Any) -> str | bytes | Path:
     """Validate and render the standardized calibration report.
 
     ``path_or_report``: a dataset file, a folder or a list of paths (validated here with
@@ -403,11 +409,15 @@ def report(path_or_report: Any, output: str | os.PathLike | None = None, *, form
     input gives the same bytes. Raises what :func:`mpistd.validate` raises for a missing path
     or a bad configuration, and :class:`ReportTargetError` (a ValueError) for an output that
     cannot hold the report (several datasets into one file, an unknown format).
+    ``image_renders``: "first" (default) draws the first image of each level, "all" every
+    image (the rest on request), "none" only the metrics tables.
     """
     resolve_target(output, format)  # a bad target fails before any work is done
+    if image_renders not in ("first", "all", "none"):
+        raise ReportTargetError(f"image_renders must be 'first', 'all' or 'none', not {image_renders!r}")
     rep, sources = _sources(path_or_report, reproducible, dict(validate_kwargs))
     if reproducible and rep.created is not None:
         import dataclasses
 
         rep = dataclasses.replace(rep, created=None)
-    return write_report(rep, sources, output, format, jobs=1)
+    return write_report(rep, sources, output, format, jobs=1, image_renders=image_renders)

@@ -126,3 +126,41 @@ def test_rendered_reports_carry_no_float_noise_bare_exponent_or_raw_enum() -> No
 def test_the_text_check_catches_what_the_issue_saw() -> None:
     sample = "1.22508e+05 vs 1.16110e+05, -9.04e-07 %, 0.30000000000000004, estimator wigner_seitz"
     assert BARE_EXPONENT.search(sample) and NOISE.search(sample) and RAW_ENUM.search(sample)
+
+
+def test_estimates_carry_their_findings_a_bias_statement_and_the_other_calibrations() -> None:
+    """promag-solution-vs-cells: 'promag-cells-solution-line' reads cellular signals with the
+    solution line (MPI040). Its row must list MPI040, state the bias with the dataset's own
+    reduction (computed here by numpy from the dataset: cellular level means against an
+    ordinary least-squares solution line) and show the estimate with the cellular iron-mass
+    calibration (x̂ = (ȳ − a)/b, numpy again) beside it."""
+    import numpy as np
+
+    from mpistd.render.report import report
+
+    path = ROOT / "reference_data" / "corpus" / "promag-solution-vs-cells.mpical.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    cals = {c["id"]: c for c in doc["calibrations"]}
+
+    def line(cal):
+        xs = [p["iron_mass_ug"] for p in cal["points"] for _ in p["replicates"]]
+        ys = [r["max_intensity"] for p in cal["points"] for r in p["replicates"]]
+        b, a = np.polyfit(xs, ys, 1)
+        return a, b
+
+    a_sol, b_sol = line(cals["promag-solution-fc"])
+    reductions = []
+    for p in cals["promag-cells-iron"]["points"]:
+        mean = np.mean([r["max_intensity"] for r in p["replicates"]])
+        reductions.append(100 * (1 - mean / (a_sol + b_sol * p["iron_mass_ug"])))
+    a_cell, b_cell = line(cals["promag-cells-iron"])
+    q = next(q for q in doc["quantifications"] if q["id"] == "promag-cells-solution-line")
+    x_cell = (np.mean(q["signal"]) - a_cell) / b_cell
+
+    html = report(str(path))
+    start = html.index("<code>promag-cells-solution-line</code>")
+    row = html[start:html.index("</table>", html.index("alternatives", start))]
+    assert "MPI040" in row
+    assert (f"gave {num(min(reductions), 2)}–{num(max(reductions), 2)} % less maximum intensity than the solution "
+            f"line &#39;promag-solution-fc&#39;") in row
+    assert "cells iron-mass calibration" in row and f"{num(x_cell)} µg" in row

@@ -139,3 +139,20 @@ def test_the_layout_check_catches_each_fault() -> None:
     assert any("ends with the heading" in p for p in problems), problems
     assert any("reaches x" in p for p in problems), problems
     assert any("a table of 6 rows is split" in p for p in problems), problems
+
+
+def test_image_renders_first_of_each_level_all_on_request_none() -> None:
+    """The phantom ships 3 replicates at each of its levels: "first" draws one image per level,
+    "all" every image, "none" only the metrics tables; a bad value is refused before any work."""
+    from mpistd.render.report import ReportTargetError, report
+
+    path = ROOT / "reference_data/examples/simulated-phantom/simulated-phantom.mpical.json"
+    model_points = __import__("json").loads(path.read_text(encoding="utf-8"))["calibrations"][0]["points"]
+    levels = len(model_points)
+    images = sum(len(p["replicates"]) for p in model_points)
+    assert images > levels
+    counts = {k: report(str(path), image_renders=k).count('class="plot-figure image-figure"')
+              for k in ("first", "all", "none")}
+    assert counts == {"first": levels, "all": images, "none": 0}
+    with pytest.raises(ReportTargetError):
+        report(str(path), image_renders="some")
