@@ -1,87 +1,132 @@
-"""Benchmark of the calibration report: HTML vs PDF for the largest reference dataset.
+"""Benchmark of the calibration report: validate (JSON) vs HTML vs PDF, and long text fields.
 
-    python benchmarks/bench_report.py [--dataset PATH] [--repeat 3]
+    python benchmarks/bench_report.py [--dataset PATH ...] [--repeat 2]
 
-Takes the largest dataset file under reference_data/ (falls back to the conformance suite's
-clean vector), validates it once, then times in the same process:
+For each dataset (default: the fixed-volume example, the simulated phantom and the
+``promag-fc-vs-fv`` corpus dataset), the commands a user runs, each a fresh process (imports
+included, as the user pays them), best of ``--repeat``:
 
-- html: the report page (re-derived quantities, every figure drawn, template rendered);
-- pdf:  the same page laid out by WeasyPrint (figures as the report's own data: URLs).
+- validate: ``mpistd validate --format json PATH``;
+- html:     ``mpistd report PATH -o out.html``;
+- pdf:      ``mpistd report PATH -o out.pdf``;
 
-Each timing is the best of ``--repeat`` runs after one untimed warm-up (which pays the
-imports of jinja2, matplotlib and WeasyPrint; printed separately), with the figure memo
-cleared before every run so that every figure is drawn each time. Prints the times and
-the ratio PDF/HTML. Never asserted in tests.
+and, in this process after a warm-up, the rendering alone (``mpistd.report`` of an already
+validated result, figure memo cleared before every run): html-only and pdf-only.
+
+Then the fixed-volume example again with a 10,000-character ``dataset.description`` (the
+schema's maximum), once as ordinary words and once as one unbroken string: the PDF time it
+adds, against the HTML time of the same report.
+
+Prints the times and the goals of issue 15 as ratios: PDF/HTML ≤ 1.5, HTML/validate ≤ 2,
+added PDF time of a 10,000-character description / HTML ≤ 1. Never asserted in tests.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import mpistd  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from mpistd.cli import cli  # noqa: E402
 from mpistd.render import plots  # noqa: E402
 from mpistd.render.report import report  # noqa: E402
 
-GLOBS = ("*.mpical.json", "*.mpical.yaml", "*.mpical.yml")
+DEFAULTS = ("reference_data/examples/promag-fixed-volume.mpical.json",
+            "reference_data/examples/simulated-phantom/simulated-phantom.mpical.json",
+            "reference_data/corpus/promag-fc-vs-fv.mpical.json")
 
 
-def largest_dataset() -> Path:
-    candidates = [p for g in GLOBS for p in (ROOT / "reference_data").rglob(g)]
-    # a dataset that fails the schema renders its findings only: prefer ones that quantify
-    usable = [p for p in candidates if mpistd.validate(p).results[0].quantities is not None]
-    if usable:
-        return max(usable, key=lambda p: (p.stat().st_size, str(p)))
-    return ROOT / "reference_data" / "conformance" / "clean.mpical.json"
+def _clear() -> None:
+    for name in dir(plots):
+        memo = getattr(getattr(plots, name), "cache_clear", None)
+        if memo is not None:
+            memo()
 
 
 def best_of(func, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        plots._calibration_svg.cache_clear()
+        _clear()
         start = time.perf_counter()
         func()
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=None)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    path = args.dataset or largest_dataset()
-    start = time.perf_counter()
-    validated = mpistd.validate(path, reproducible=True)
-    validate_s = time.perf_counter() - start
+MPISTD = [sys.executable, "-m", "mpistd"]
 
-    start = time.perf_counter()
-    html = report(validated, reproducible=True)
-    pdf = report(validated, format="pdf", reproducible=True)
-    warmup_s = time.perf_counter() - start
 
-    html_s = best_of(lambda: report(validated, reproducible=True), args.repeat)
-    pdf_s = best_of(lambda: report(validated, format="pdf", reproducible=True), args.repeat)
+def run(args: list[str]) -> None:
+    done = subprocess.run(MPISTD + args, capture_output=True, cwd=ROOT)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(done.stderr.decode(errors="replace"))
+
+
+def validate_json(path: Path) -> None:
+    result = CliRunner().invoke(cli, ["validate", "--format", "json", "--reproducible", str(path)])
+    if result.exit_code not in (0, 1):
+        raise RuntimeError(result.output)
+
+
+def pages(pdf: bytes) -> int:
     try:
         import pypdfium2 as pdfium
-
-        pages = len(pdfium.PdfDocument(pdf))
     except ImportError:  # pragma: no cover - the test extra is not installed
-        pages = -1
-    result = validated.results[0]
-    print(f"dataset      {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
-          f"({path.stat().st_size / 1024:.0f} KiB, {len(result.findings)} findings, verdict {result.verdict()})")
-    print(f"figures      {html.count('<svg')} inline SVG; HTML {len(html) / 1024:.0f} KiB; "
-          f"PDF {len(pdf) / 1024:.0f} KiB, {pages} pages")
-    print(f"validate     {validate_s:8.3f} s  (once, not part of the ratio)")
-    print(f"warm-up      {warmup_s:8.3f} s  (first HTML + PDF, imports included)")
-    print(f"html         {html_s:8.3f} s  (best of {args.repeat})")
-    print(f"pdf          {pdf_s:8.3f} s  (best of {args.repeat}, includes building its HTML)")
-    print(f"ratio        {pdf_s / html_s:8.2f}  PDF / HTML")
+        return -1
+    return len(pdfium.PdfDocument(pdf))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, action="append", default=None)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    paths = args.dataset or [ROOT / p for p in DEFAULTS]
+    # warm-up: every import and every first-use cache
+    validate_json(paths[0])
+    report(str(paths[0]), reproducible=True)
+    report(str(paths[0]), format="pdf", reproducible=True)
+    import mpistd
+
+    for path in paths:
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        with tempfile.TemporaryDirectory() as tmp:
+            v = best_of(lambda: run(["validate", "--format", "json", "--reproducible", str(path)]), args.repeat)
+            h = best_of(lambda: run(["report", str(path), "--reproducible", "-o", f"{tmp}/r.html"]), args.repeat)
+            p = best_of(lambda: run(["report", str(path), "--reproducible", "-o", f"{tmp}/r.pdf"]), args.repeat)
+        validated = mpistd.validate(path, reproducible=True)
+        hi = best_of(lambda: report(validated, reproducible=True), args.repeat)
+        pi = best_of(lambda: report(validated, format="pdf", reproducible=True), args.repeat)
+        pdf = report(validated, format="pdf", reproducible=True)
+        print(f"{name} ({pages(pdf)} pages)")
+        print(f"  CLI         validate --format json {v:6.2f} s   report .html {h:6.2f} s   report .pdf {p:6.2f} s")
+        print(f"  CLI ratios  PDF/HTML {p / h:5.2f} (goal <= 1.5)   HTML/validate {h / v:5.2f} (goal <= 2)")
+        print(f"  rendering   html {hi:6.2f} s   pdf {pi:6.2f} s   PDF/HTML {pi / hi:5.2f}")
+    base = paths[0]
+    data = json.loads(base.read_text(encoding="utf-8"))
+    words = ("calibration " * 900)[:10_000]
+    unbroken = "x" * 10_000
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "plain.mpical.json"
+        data["dataset"].pop("description", None)
+        plain.write_text(json.dumps(data), encoding="utf-8")
+        p0 = best_of(lambda: report(str(plain), format="pdf", reproducible=True), args.repeat)
+        h0 = best_of(lambda: report(str(plain), reproducible=True), args.repeat)
+        for label, text in (("words", words), ("unbroken", unbroken)):
+            long = Path(tmp) / f"{label}.mpical.json"
+            data["dataset"]["description"] = text
+            long.write_text(json.dumps(data), encoding="utf-8")
+            p1 = best_of(lambda: report(str(long), format="pdf", reproducible=True), args.repeat)
+            print(f"10,000-character description ({label:8s}): pdf {p1:6.2f} s vs {p0:6.2f} s without; "
+                  f"adds {p1 - p0:6.2f} s = {(p1 - p0) / h0:5.2f} x the HTML time {h0:.2f} s (goal <= 1)")
     return 0
 
 

@@ -20,15 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from mpistd.findings import DatasetResult, Finding, Report, Severity
+from mpistd.rules._format import display, distance_unit, metric_name, num, pct, qty
 
-METRIC_NAMES = {
-    "max_intensity": "maximum intensity",
-    "total_intensity": "total intensity",
-    "mean_intensity": "mean intensity",
-    "roi_area_mm2": "ROI area",
-    "roi_volume_mm3": "ROI volume",
-    "fwhm_mm": "FWHM",
-}
+METRIC_NAMES = {m: display(m) for m in ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2",
+                                         "roi_volume_mm3", "fwhm_mm")}
 IMAGE_METRICS = ("max_intensity", "mean_intensity", "total_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
 SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Information"}
 VERDICT_CLASS = {"conformant": "ok", "conformant with warnings": "warn", "not conformant": "fail"}
@@ -71,29 +66,57 @@ class ReportMeta:
 
 
 def fmt(value: Any, sig: int = 4) -> str:
-    """A number for a table: ``sig`` significant digits, plain ASCII minus, '—' for none."""
+    """A number for a table by the shared policy (:mod:`mpistd.rules._format`): ``sig``
+    significant digits, ``m × 10ⁿ`` beyond the plain range, '—' for none."""
     if value is None:
         return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "—"
-        if value == 0.0:
-            return "0"
-        magnitude = abs(value)
-        if 1e-3 <= magnitude < 10 ** sig:
-            return f"{value:.{sig}g}"
-        if 10 ** sig <= magnitude < 1e7:
-            return f"{value:.0f}"
-        return f"{value:.{max(sig - 1, 1)}e}"
+    if isinstance(value, (int, float)):
+        return num(value, sig)
     return str(value)
 
 
-def _pct(value: float | None, sig: int = 3) -> str:
-    return "—" if value is None else f"{fmt(value, sig)} %"
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else pct(value, digits)
+
+
+_UNBROKEN = None
+
+
+def breakable(text: str, run: int = 24) -> str:
+    """``text`` with a zero-width space after every ``run`` characters of an unbroken run
+    longer than 2·run: a line-break opportunity, invisible, so that a 10,000-character string
+    without spaces lays out in linear time (WeasyPrint re-shapes the rest of an unbreakable
+    run for every line it cuts from it: quadratic). Text with spaces is unchanged."""
+    global _UNBROKEN
+    import re
+
+    if _UNBROKEN is None:
+        _UNBROKEN = re.compile(r"\S{%d,}" % (2 * run))
+    return _UNBROKEN.sub(lambda m: "\u200b".join(m.group(0)[i:i + run] for i in range(0, len(m.group(0)), run)),
+                         text)
+
+
+_TERMS = None
+
+
+def schema_terms(text: str) -> Any:
+    """A rule's text (message, rationale, remedy) as markup in which the schema's own words —
+    enum values and field names such as ``cell_number`` or ``high_resolution`` that a remedy
+    tells the user to write — are set as code: they are values to type, not prose, and read
+    as such instead of as raw enum values. Everything is escaped first; a quoted dataset
+    string ('…') is left alone."""
+    global _TERMS
+    import re
+
+    from markupsafe import Markup, escape
+
+    if _TERMS is None:
+        from mpistd.rules._format import DISPLAY
+
+        words = sorted((k for k in DISPLAY if ("_" in k or "-" in k) and k[0].isalpha()), key=len, reverse=True)
+        _TERMS = re.compile(r"(?<![\w'/.-])(" + "|".join(map(re.escape, words)) + r"|[a-z]+(?:_[a-z0-9]+)+)(?![\w'-])")
+    escaped = str(escape(text))
+    return Markup(_TERMS.sub(lambda m: f'<code class="term">{m.group(1)}</code>', escaped))
 
 
 def _anchor(pointer: str) -> str | None:
@@ -178,8 +201,6 @@ def _summary(model: Any) -> dict[str, Any] | None:
         return None
     info = model.dataset
     dataset_rows = [("id", info.id), ("title", info.title)]
-    if info.description:
-        dataset_rows.append(("description", info.description))
     if info.created:
         dataset_rows.append(("created", info.created))
     if info.authors:
@@ -206,11 +227,11 @@ def _summary(model: Any) -> dict[str, Any] | None:
         if t.stock_iron_concentration_ug_per_uL is not None:
             stock = f"{fmt(t.stock_iron_concentration_ug_per_uL)} µg/µL"
             if t.stock_concentration_method:
-                stock += f" ({t.stock_concentration_method})"
+                stock += f" ({display(t.stock_concentration_method)})"
         tracers.append({
             "id": t.id, "name": t.name,
             "vendor": " ".join(v for v in (t.vendor, t.product_code) if v) or "—",
-            "lot": t.lot or "—", "coating": t.coating or "—", "core": t.core_material or "—",
+            "lot": t.lot or "—", "coating": t.coating or "—", "core": display(t.core_material),
             "hydrodynamic": f"{fmt(t.hydrodynamic_diameter_nm)} nm" if t.hydrodynamic_diameter_nm else "—",
             "stock": stock, "particle": particle,
         })
@@ -229,10 +250,10 @@ def _summary(model: Any) -> dict[str, Any] | None:
         correction = "—"
         if rc is not None:
             correction = ("images already corrected" if rc.images_corrected else "raw images") + (
-                f", {rc.method.replace('_', ' ')}" if rc.method else "")
+                f", {display(rc.method)}" if rc.method else "")
         acquisitions.append({
-            "id": a.id, "scanner": scanner, "mode": (a.mode or "—").replace("_", " "),
-            "dimensionality": a.dimensionality or "—",
+            "id": a.id, "scanner": scanner, "mode": display(a.mode),
+            "dimensionality": display(a.dimensionality),
             "gradient": f"{fmt(a.gradient_T_per_m)} T/m" if a.gradient_T_per_m else "—",
             "frequency": f"{fmt(a.drive_frequency_kHz)} kHz" if a.drive_frequency_kHz else "—",
             "amplitude": _axes(a.drive_amplitude_mT, "mT"), "fov": _axes(a.fov_mm, "mm"),
@@ -253,20 +274,20 @@ def _summary(model: Any) -> dict[str, Any] | None:
     if an is not None:
         if an.noise is not None:
             analysis_rows.append(("noise", ", ".join(v for v in (
-                (an.noise.method or "").replace("_", " ") or None,
-                f"SD {fmt(an.noise.sd)}" if an.noise.sd is not None else None) if v) or "—"))
+                display(an.noise.method) if an.noise.method else None,
+                f"SD {fmt(an.noise.sd)} a.u." if an.noise.sd is not None else None) if v) or "—"))
         if an.threshold is not None:
             analysis_rows.append(("threshold", f"{fmt(an.threshold.k)} × noise SD"))
         if an.roi is not None:
-            analysis_rows.append(("ROI", an.roi.method.replace("_", " ")))
+            analysis_rows.append(("ROI", display(an.roi.method)))
         if an.fwhm is not None:
-            analysis_rows.append(("FWHM", f"{an.fwhm.model} along {an.fwhm.axis}"))
+            analysis_rows.append(("FWHM", f"{display(an.fwhm.model)} profile along {an.fwhm.axis}"))
         if an.interparticle_distance is not None:
-            analysis_rows.append(("interparticle distance", an.interparticle_distance.estimator.replace("_", " ")))
+            analysis_rows.append(("interparticle distance", display(an.interparticle_distance.estimator)))
         if an.software is not None:
             analysis_rows.append(("software", an.software.name + (f" {an.software.version}"
                                                                   if an.software.version else "")))
-    return {"dataset": dataset_rows, "tracers": tracer_table, "acquisitions": acquisition_table,
+    return {"dataset": dataset_rows, "description": breakable(info.description) if info.description else None, "tracers": tracer_table, "acquisitions": acquisition_table,
             "analysis": analysis_rows}
 
 
@@ -277,7 +298,7 @@ def _transpose(items: list[dict[str, Any]], fields: list[tuple[str, str]]) -> di
 
 
 def _environment_text(env: Any) -> str:
-    parts = [env.kind.replace("_", " ")]
+    parts = [display(env.kind)]
     if env.medium:
         parts.append(f"in {env.medium}")
     if env.cell_type:
@@ -386,26 +407,30 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
         "pointer": sf.pointer,
         "usable": sf.usable,
         "rules": sorted({f.rule for f in findings if f.pointer == sf.pointer
-                         and (sf.reported_index is not None or sf.metric.replace("_", " ") in f.message)}),
+                         and (sf.reported_index is not None or metric_name(sf.metric) in f.message)}),
         "svg": None,
     }
     if not sf.usable:
         view["reason"] = getattr(sf.fit, "reason", str(sf.fit))
         return view
+    from markupsafe import Markup
+
     fit = sf.fit
     view["params"] = _param_rows(sf, reported, findings)
     view["reported_basis"] = None
     if reported is not None:
-        view["reported_basis"] = (f"reported: {reported.fitted_to.replace('_', ' ')}, weighting {reported.weighting}"
+        view["reported_basis"] = (f"reported: fitted to {display(reported.fitted_to)}, weighting {display(reported.weighting)}"
                                   + (", through the origin" if reported.through_origin else "")
                                   + (f", software {reported.software.name}" if reported.software else ""))
     view["stats"] = [
-        ("residual SD s_y", fmt(fit.residual_sd), _signal_unit(sf.metric, dimensionality)),
-        ("s_x0 = s_y/b", fmt(fit.s_x0), x_unit),
+        (Markup("residual SD s<sub>y</sub>"), fmt(fit.residual_sd), _signal_unit(sf.metric, dimensionality)),
+        (Markup("s<sub>x0</sub> = s<sub>y</sub>/b"), fmt(fit.s_x0), x_unit),
         ("n points / levels", f"{fit.n} / {fit.levels}", ""),
         ("calibrated range", f"{fmt(fit.x_min)} to {fmt(fit.x_max)}", x_unit),
-        ("x̄, Q_x", f"{fmt(fit.x_mean)}, {fmt(fit.q_x)}", ""),
-        ("slope 95 % CI", f"{fmt(fit.slope_ci95[0])} to {fmt(fit.slope_ci95[1])}", ""),
+        ("mean x̄ of the fitted x", fmt(fit.x_mean), x_unit),
+        (Markup("Q<sub>x</sub> = Σ(x − x̄)²"), fmt(fit.q_x), f"{x_unit}²"),
+        ("slope 95 % CI", f"{fmt(fit.slope_ci95[0])} to {fmt(fit.slope_ci95[1])}",
+         f"{_signal_unit(sf.metric, dimensionality)} per {x_unit}"),
     ]
     view["tests"] = [
         _statistic(sf.lack_of_fit, "lack of fit vs pure error"),
@@ -413,14 +438,18 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
         _statistic(sf.homoscedasticity, "end-level variances (F-test)"),
     ]
     view["limits"] = _limit_rows(sf)
+    view["y_unit"] = _signal_unit(sf.metric, dimensionality)
     view["back"] = [{"x": fmt(b.x_level), "y": fmt(b.y_mean), "xhat": fmt(b.x_hat),
                      "error": _pct(100.0 * b.relative_error if b.relative_error is not None else None),
                      "replicates": b.replicates} for b in sf.back_calculated]
     if draw:
         din = sf.limits.get("din32645")
+        levels = [(p.x, tuple(p.replicate_values.get(sf.metric) or ())) for p in cq.points
+                  if p.x is not None and p.replicate_values.get(sf.metric)]
         view["svg"] = plots.calibration_plot(sf, fig_id=figures.next_id(), x_label=x_label,
                                              y_label=_signal_label(sf.metric, dimensionality), x_unit=x_unit,
-                                             limits=din if hasattr(din, "detection_limit") else None)
+                                             limits=din if hasattr(din, "detection_limit") else None,
+                                             levels=levels or None)
     return view
 
 
@@ -463,7 +492,8 @@ def _dilution_view(cq: Any, quantities: Any, model: Any, figures: _Figures, dime
     return view
 
 
-def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator: str) -> dict[str, Any] | None:
+def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator: str,
+              d_unit: tuple[str, float] = ("nm", 1.0)) -> dict[str, Any] | None:
     from mpistd.render import plots
 
     if not cq.eq1 or cq.distance_span is None or not cq.distance_span[1] > cq.distance_span[0]:
@@ -472,7 +502,8 @@ def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator:
     panels = []
     for metric, result in cq.eq1.items():
         means = [p.mean(metric) for p in cq.points]
-        rows = [{"sample": p.sample_id, "distance": fmt(d), "concentration": fmt(p.concentration_ug_per_uL),
+        rows = [{"sample": p.sample_id, "distance": fmt(d * d_unit[1] if d is not None else None, 3),
+                 "concentration": fmt(p.concentration_ug_per_uL, 3),
                  "measured": fmt(m), "theory": fmt(t), "deviation": fmt(dev, 3),
                  "reference": i == result.reference_index}
                 for i, (p, d, m, t, dev) in enumerate(zip(cq.points, distances, means, result.theory,
@@ -480,11 +511,41 @@ def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator:
         panels.append({
             "metric": METRIC_NAMES.get(metric, metric), "rows": rows,
             "svg": plots.eq1_plot(distances, means, result.reference_index, fig_id=figures.next_id(),
-                                  y_label=_signal_label(metric, dimensionality)),
+                                  y_label=_signal_label(metric, dimensionality), unit=d_unit),
         })
-    return {"estimator": estimator.replace("_", " "), "panels": panels,
-            "span": f"{fmt(cq.distance_span[0])} to {fmt(cq.distance_span[1])} nm",
+    return {"estimator": display(estimator), "panels": panels,
+            "span": (f"{fmt(cq.distance_span[0] * d_unit[1], 3)} to {fmt(cq.distance_span[1] * d_unit[1], 3)}"
+                     f"\u00a0{d_unit[0]}"), "d_unit": d_unit[0],
             "concentration_span": fmt(cq.concentration_span)}
+
+
+def _sd(values: Any) -> float | None:
+    vals = [float(v) for v in values or () if v is not None]
+    if len(vals) < 2:
+        return None
+    mean = sum(vals) / len(vals)
+    return math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+
+
+def _reduction_uncertainty(cell_values: Any, predicted: float | None, fit: Any, mass: float | None) -> float | None:
+    """Standard uncertainty (percentage points) of the reduction r = 100·(1 − S̄_cell/Ŝ_sol(m)).
+
+    Display only (the reduction itself is the quantities stage's): first-order propagation
+    of u(S̄_cell) = SD/√n of the cellular replicates and of the solution line's standard
+    error at m, u(Ŝ) = s_y·√(1/n + (m − x̄)²/Q_x) (Draper & Smith), taken as independent:
+    u(r) = 100·√((u(S̄)/Ŝ)² + (S̄·u(Ŝ)/Ŝ²)²).
+    """
+    vals = [float(v) for v in cell_values if v is not None]
+    if predicted is None or fit is None or mass is None or not vals or predicted == 0:
+        return None
+    mean = sum(vals) / len(vals)
+    sd = _sd(vals)
+    u_cell = sd / math.sqrt(len(vals)) if sd is not None else 0.0
+    if fit.through_origin:
+        u_line = fit.residual_sd * math.sqrt(mass * mass / (fit.q_x + fit.n * fit.x_mean ** 2))
+    else:
+        u_line = fit.residual_sd * math.sqrt(1.0 / fit.n + (mass - fit.x_mean) ** 2 / fit.q_x)
+    return 100.0 * math.sqrt((u_cell / predicted) ** 2 + (mean * u_line / predicted ** 2) ** 2)
 
 
 def _environment_view(cq: Any, quantities: Any, figures: _Figures, dimensionality: str | None
@@ -501,14 +562,20 @@ def _environment_view(cq: Any, quantities: Any, figures: _Figures, dimensionalit
         cell_fit = cq.fit_for(metric)
         rows = []
         for p, v in zip(cq.points, values):
-            predicted = sol_fit.fit.predict(p.iron_mass_ug) if sol_fit is not None and sol_fit.usable else None
+            usable = sol_fit is not None and sol_fit.usable
+            predicted = sol_fit.fit.predict(p.iron_mass_ug) if usable and p.iron_mass_ug is not None else None
+            u = _reduction_uncertainty(p.replicate_values.get(metric) or (), predicted,
+                                       sol_fit.fit if usable else None, p.iron_mass_ug)
             rows.append({"sample": p.sample_id, "mass": fmt(p.iron_mass_ug), "cells": fmt(p.mean(metric)),
-                         "solution": fmt(predicted), "reduction": fmt(v, 3)})
+                         "solution": fmt(predicted), "reduction": _pct(v, 1).replace("+", ""),
+                         "uncertainty": fmt(u, 2) if u is not None else "—"})
         svg = plots.environment_plot(
             {"x": [p.x for p in sol.points if p.mean(metric) is not None],
              "y": [p.mean(metric) for p in sol.points if p.mean(metric) is not None],
+             "sd": [_sd(p.replicate_values.get(metric)) for p in sol.points if p.mean(metric) is not None],
              "fit": sol_fit.fit if sol_fit is not None and sol_fit.usable else None},
             {"x": [p.x for p in cq.points], "y": [p.mean(metric) for p in cq.points],
+             "sd": [_sd(p.replicate_values.get(metric)) for p in cq.points],
              "fit": cell_fit.fit if cell_fit is not None and cell_fit.usable else None},
             fig_id=figures.next_id(), x_label="iron mass (µg Fe)", y_label=_signal_label(metric, dimensionality))
         panels.append({"metric": METRIC_NAMES.get(metric, metric), "rows": rows, "svg": svg})
@@ -519,6 +586,10 @@ def _environment_view(cq: Any, quantities: Any, figures: _Figures, dimensionalit
 def _calibration_views(quantities: Any, model: Any, findings: list[Finding], figures: _Figures
                        ) -> list[dict[str, Any]]:
     acquisitions = {a.id: a for a in model.acquisitions}
+    # one distance unit for the whole page (tables, figures), chosen as the rules choose it
+    distances = [p.interparticle_distance_nm for cq in quantities.calibrations for p in cq.points
+                 if p.interparticle_distance_nm is not None]
+    d_unit = distance_unit(max(distances) if distances else None)
     views = []
     for cq in quantities.calibrations:
         cal = model.calibrations[cq.index]
@@ -533,7 +604,8 @@ def _calibration_views(quantities: Any, model: Any, findings: list[Finding], fig
                 "sample": p.sample_id, "x": fmt(p.x),
                 "concentration": fmt(p.concentration_ug_per_uL),
                 "source": p.concentration_source or "",
-                "distance": fmt(p.interparticle_distance_nm),
+                "distance": fmt(p.interparticle_distance_nm * d_unit[1]
+                                if p.interparticle_distance_nm is not None else None, 3),
                 "replicates": p.n_replicates,
                 "means": [fmt(p.mean(m)) for m in metrics],
                 "rules": sorted({f.rule for f in _under(findings, p.pointer)}),
@@ -548,21 +620,151 @@ def _calibration_views(quantities: Any, model: Any, findings: list[Finding], fig
         views.append({
             "index": cq.index, "anchor": f"cal-{cq.index}", "id": cq.id, "tracer": cal.tracer,
             "acquisition": cal.acquisition, "environment": _environment_text(cal.environment),
-            "method": cal.method.replace("_", " "), "x_name": x_name, "x_unit": x_unit,
+            "environment_short": " ".join(v for v in (display(cal.environment.kind), f"({cal.environment.cell_type})"
+                                                      if cal.environment.cell_type else None,
+                                                      f"in {cal.environment.medium}" if cal.environment.medium
+                                                      else None) if v),
+            "method": display(cal.method), "x_name": x_name, "x_unit": x_unit,
             "final_volume": fmt(cal.final_volume_uL) if cal.final_volume_uL else None,
             "paired_with": cal.paired_with,
             "metric_names": [METRIC_NAMES.get(m, m) for m in metrics],
             "points": points, "fits": fits,
             "concentration_span": fmt(cq.concentration_span) if cq.concentration_span else "—",
-            "distance_span": (f"{fmt(cq.distance_span[0])} to {fmt(cq.distance_span[1])}"
-                              if cq.distance_span else "—"),
+            "distance_span": (f"{fmt(cq.distance_span[0] * d_unit[1], 3)} to {fmt(cq.distance_span[1] * d_unit[1], 3)}"
+                              if cq.distance_span else "—"), "d_unit": d_unit[0],
             "fwhm_mean": fmt(cq.fwhm_mean_mm),
             "findings": [_finding_row(f) for f in _under(findings, cq.pointer)],
             "dilution": _dilution_view(cq, quantities, model, figures, dim),
-            "eq1": _eq1_view(cq, figures, dim, quantities.estimator),
+            "eq1": _eq1_view(cq, figures, dim, quantities.estimator, d_unit),
             "environment_view": _environment_view(cq, quantities, figures, dim),
         })
     return views
+
+
+#: the paper's measured reduction of labelled cells against the solution line at equal iron mass
+#: (section 3, Fig. 1, S7/S8): metric -> tracer -> (low, high) percent; "up to" values, so low is 0
+PAPER_CELL_REDUCTION = {
+    "max_intensity": {"ProMag": 30.0, "VivoTrax": 70.0},
+    "total_intensity": {"ProMag": 20.0, "VivoTrax": 50.0},
+}
+PAPER = "Ureña Horno et al. 2025"
+
+
+def _brief(f: Finding) -> dict[str, Any]:
+    row = _finding_row(f)
+    return {"rule": row["rule"], "severity": row["severity"], "title": row["title"], "anchor": row["anchor"]}
+
+
+def _alternative(label: str, cq: Any, metric: str, signal: Any, unit: str, index: int) -> dict[str, Any] | None:
+    """The same signals read with another calibration of the dataset (display only)."""
+    from mpistd.quantify.limits import inverse_predict
+
+    sf = cq.fit_for(metric)
+    if sf is None or not sf.usable or not signal:
+        return None
+    p = inverse_predict(sf.fit, [float(v) for v in signal])
+    if not hasattr(p, "estimate"):
+        return None
+    return {"label": label, "calibration": cq.id, "anchor": f"cal-{index}", "estimate": fmt(p.estimate),
+            "value": p.estimate, "ci": f"{fmt(p.ci_low)} to {fmt(p.ci_high)}", "unit": unit,
+            "level": f"{100 * (1 - p.alpha):g} %"}
+
+
+def _tracer_name(model: Any, tracer_id: str) -> str | None:
+    for t in model.tracers:
+        if t.id == tracer_id:
+            text = f"{t.name} {t.product_code or ''} {t.id}".lower()
+            for name in ("ProMag", "VivoTrax"):
+                if name.lower() in text:
+                    return name
+    return None
+
+
+def _cell_bias(qq: Any, q: Any, cal: Any, quantities: Any, model: Any, estimate: float | None, unit: str
+               ) -> str | None:
+    """MPI040's bias statement: from the dataset's own cellular series when it has one,
+    otherwise the paper's measured range, named as such."""
+    metric = qq.metric
+    for cq in quantities.calibrations:
+        red = cq.cell_reduction
+        other = model.calibrations[cq.index]
+        if red is None or other.tracer != cal.tracer or metric not in red.reductions:
+            continue
+        vals = [v for v in red.reductions[metric] if v is not None]
+        if not vals:
+            continue
+        lo, hi = min(vals), max(vals)
+        text = (f"Bias: in this dataset the cellular series '{cq.id}' gave {num(lo, 2)}–{num(hi, 2)} % less "
+                f"{metric_name(metric)} than the solution line '{quantities.calibrations[red.solution_index].id}' "
+                f"at equal iron mass")
+        if estimate is not None and hi < 100:
+            text += (f"; read with a solution line, cells give an estimate that is low by that fraction: "
+                     f"about {num(estimate / (1 - lo / 100), 3)}–{num(estimate / (1 - hi / 100), 3)} {unit} "
+                     f"instead of {num(estimate, 3)} {unit}")
+        return text + "."
+    tracer = _tracer_name(model, cal.tracer)
+    ranges = PAPER_CELL_REDUCTION.get(metric, {})
+    if tracer in ranges:
+        hi = ranges[tracer]
+        text = (f"Bias (not measured in this dataset; the paper's measured range for {tracer}, {PAPER}): labelled "
+                f"cells gave up to {num(hi, 2)} % less {metric_name(metric)} than the solution calibration")
+    elif ranges:
+        lo, hi = min(ranges.values()), max(ranges.values())
+        text = (f"Bias (not measured in this dataset; the paper's measured range, {PAPER}): labelled cells gave "
+                f"up to {num(lo, 2)} % (ProMag) to {num(hi, 2)} % (VivoTrax) less {metric_name(metric)} than the "
+                f"solution calibration")
+    else:
+        return ("Bias (not measured in this dataset; the paper's measured range, " + PAPER + "): labelled cells "
+                "gave up to 20–50 % less total and 30–70 % less maximum intensity than the solution calibration.")
+    if estimate is not None and hi < 100:
+        text += f"; the iron mass may then be up to {num(estimate / (1 - hi / 100), 3)} {unit} instead of {num(estimate, 3)} {unit}"
+    return text + "."
+
+
+def _paired_bias(qq: Any, cq: Any, quantities: Any, estimate: float | None, unit: str) -> tuple[str | None, Any]:
+    """MPI031's bias statement from the dataset's paired series: (text, the fixed-concentration
+    calibration's quantities or None)."""
+    comp = cq.paired
+    if comp is None:
+        return None, None
+    fc = quantities.calibrations[comp.fc_index]
+    diffs = [d.percent_difference for d in comp.differences.get(qq.metric, ()) if d.percent_difference is not None]
+    if not diffs:
+        return None, fc
+    lo, hi = min(diffs), max(diffs)
+    return (f"Bias: this fixed-volume series' {metric_name(qq.metric)} differs from the fixed-concentration series "
+            f"'{fc.id}' at equal iron mass by {pct(lo)} to {pct(hi)} ((FC − FV)/FC, this dataset); the estimate "
+            f"with '{fc.id}' is shown beside it."), fc
+
+
+def _paired_details(f: Finding, quantities: Any) -> dict[str, Any] | None:
+    """MPI031's numbers as a table: every paired level of the metric the finding names, the
+    pairs the finding lists marked (the message's lead sentence stays the text)."""
+    parts = f.pointer.split("/")
+    if len(parts) < 3 or parts[1] != "calibrations" or not parts[2].isdigit():
+        return None
+    index = int(parts[2])
+    if index >= len(quantities.calibrations):
+        return None
+    cq = quantities.calibrations[index]
+    comp = cq.paired
+    if comp is None:
+        return None
+    fc = quantities.calibrations[comp.fc_index]
+    metric = next((m for m in comp.differences if f.message.startswith(metric_name(m))), None)
+    if metric is None:
+        return None
+    rows = []
+    for d in comp.differences[metric]:
+        pair = f"'{fc.points[d.i_fc].sample_id}'/'{cq.points[d.i_fv].sample_id}'"
+        rows.append({"fc": fc.points[d.i_fc].sample_id, "fv": cq.points[d.i_fv].sample_id,
+                     "mass": fmt(d.iron_mass), "ratio": fmt(d.dilution_ratio, 3),
+                     "s_fc": fmt(d.signal_fc_mean), "s_fv": fmt(d.signal_fv_mean),
+                     "percent": _pct(d.percent_difference), "diff": fmt(abs(d.difference), 4) if d.difference is not None else "—",
+                     "u2": fmt(2 * d.uncertainty, 4) if d.uncertainty is not None else "—",
+                     "beyond": pair in f.message})
+    lead = f.message.split(": ", 1)[0]
+    return {"lead": lead, "rows": rows, "metric": metric_name(metric), "fc": fc.id, "fv": cq.id}
 
 
 def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -570,24 +772,59 @@ def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -
     for qq in quantities.quantifications:
         q = model.quantifications[qq.index]
         cal = model.calibrations[qq.calibration_index]
+        cq = quantities.calibrations[qq.calibration_index]
         _, x_unit, _ = _x_axis(cal.independent_variable)
         p = qq.prediction
         reported = None
         if q.reported is not None:
             reported = q.reported.cell_count if cal.independent_variable == "cell_count" else q.reported.iron_mass_ug
+        own = _under(findings, qq.pointer)
+        of_cal = _under(findings, cq.pointer)
         row = {
             "id": q.id, "sample": q.sample_id or "—", "calibration": cal.id, "cal_anchor": f"cal-{qq.calibration_index}",
-            "metric": METRIC_NAMES.get(q.metric, q.metric), "environment": q.environment.kind.replace("_", " "),
+            "metric": METRIC_NAMES.get(q.metric, q.metric), "environment": display(q.environment.kind),
             "m": len(q.signal), "mean_signal": fmt(sum(q.signal) / len(q.signal)) if q.signal else "—",
-            "unit": x_unit, "reported": fmt(reported) if reported is not None else "—",
-            "rules": sorted({f.rule for f in _under(findings, qq.pointer)}),
+            "unit": x_unit, "reported": qty(reported, x_unit) if reported is not None else "—",
+            "rules": sorted({f.rule for f in own}),
+            "own_findings": sorted({(b["rule"], b["severity"], b["title"]) for b in map(_brief, own)}),
+            "cal_findings": sorted({(b["rule"], b["severity"], b["title"]) for b in map(_brief, of_cal)}),
+            "bias": [], "alternatives": [],
         }
+        estimate = None
         if p is not None and hasattr(p, "estimate"):
-            row.update({"estimate": fmt(p.estimate), "ci": f"{fmt(p.ci_low)} to {fmt(p.ci_high)}",
-                        "level": f"{100 * (1 - p.alpha):g} %", "se": fmt(p.se, 3), "note": ""})
+            estimate = p.estimate
+            row.update({"estimate": fmt(p.estimate), "ci": f"{fmt(p.ci_low)} to {fmt(p.ci_high)} {x_unit}",
+                        "level": f"{100 * (1 - p.alpha):g} %", "se": qty(p.se, x_unit, 3), "note": ""})
         else:
             row.update({"estimate": "—", "ci": "—", "level": "", "se": "—",
                         "note": getattr(p, "reason", None) or "no usable calibration line"})
+        biological = q.environment.kind in ("cells", "tissue", "in_vivo")
+        rules_here = {f.rule for f in own} | {f.rule for f in of_cal}
+        if biological and cal.environment.kind == "solution":
+            text = _cell_bias(qq, q, cal, quantities, model, estimate, x_unit)
+            if text:
+                row["bias"].append(text)
+        if "MPI031" in rules_here or cq.paired is not None:
+            text, fc = _paired_bias(qq, cq, quantities, estimate, x_unit)
+            if text and "MPI031" in rules_here:
+                row["bias"].append(text)
+            if fc is not None:
+                alt = _alternative("fixed-concentration series", fc, qq.metric, q.signal, x_unit, fc.index)
+                if alt:
+                    row["alternatives"].append(alt)
+        if biological:
+            for other_cq in quantities.calibrations:
+                other = model.calibrations[other_cq.index]
+                if other_cq.index == qq.calibration_index or other.tracer != cal.tracer:
+                    continue
+                if other.environment.kind != q.environment.kind:
+                    continue
+                _, unit, _ = _x_axis(other.independent_variable)
+                label = ("cell-number calibration" if other.independent_variable == "cell_count"
+                         else f"{display(other.environment.kind)} iron-mass calibration")
+                alt = _alternative(label, other_cq, qq.metric, q.signal, unit, other_cq.index)
+                if alt:
+                    row["alternatives"].append(alt)
         rows.append(row)
     return rows
 
@@ -618,14 +855,18 @@ def _sample_of(model: Any, pointer: str) -> str:
     return pointer
 
 
-def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
+def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding],
+                views: Mapping[str, Any] | None = None, figures: "_Figures | None" = None) -> list[dict[str, Any]]:
+    from mpistd.render import plots
+
+    views = views or {}
     rows = []
     for img in images:
         pointer = img.get("pointer") or ""
         rep = _replicate_at(model, pointer)
         metrics = img.get("metrics") or {}
         ref = getattr(rep, "image", None)
-        cells = []
+        cells = {}
         for m in IMAGE_METRICS:
             reported = getattr(rep, m, None) if rep is not None else None
             recomputed = metrics.get(m)
@@ -634,8 +875,8 @@ def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding
             diff = None
             if reported is not None and recomputed is not None and recomputed != 0:
                 diff = 100.0 * (reported - recomputed) / abs(recomputed)
-            cells.append({"name": METRIC_NAMES[m], "reported": fmt(reported), "recomputed": fmt(recomputed),
-                          "diff": _pct(diff), "rules": _at(findings, f"{pointer}/{m}")})
+            cells[m] = {"name": METRIC_NAMES[m], "reported": fmt(reported), "recomputed": fmt(recomputed),
+                        "diff": _pct(diff), "rules": _at(findings, f"{pointer}/{m}")}
         status = "ok"
         if img.get("error_kind"):
             status = f"{img['error_kind']}: {img.get('error') or ''}"
@@ -646,13 +887,45 @@ def _image_rows(images: list[dict[str, Any]], model: Any, findings: list[Finding
             notes.append(f"{img['saturated']} saturated pixels")
         if img.get("out_of_range"):
             notes.append(f"{img['out_of_range']} pixels outside the correction table")
+        svg = None
+        if pointer in views and figures is not None:
+            svg = plots.image_plot(views[pointer], fig_id=figures.next_id())
+        parts = pointer.split("/")
+        group = (f"cal-{parts[2]}" if len(parts) > 2 and parts[1] == "calibrations" else "quantifications")
         rows.append({
             "sample": _sample_of(model, pointer), "path": getattr(ref, "path", "—") if ref is not None else "—",
-            "status": status, "threshold": fmt(img.get("threshold")),
+            "status": status, "threshold": fmt(img.get("threshold")), "group": group,
             "roi_pixels": metrics.get("roi_pixels") if metrics else None, "cells": cells, "notes": "; ".join(notes),
-            "rules": sorted({f.rule for f in _under(findings, pointer)}),
+            "rules": sorted({f.rule for f in _under(findings, pointer)}), "svg": svg,
         })
     return rows
+
+
+def _image_groups(rows: list[dict[str, Any]], model: Any) -> list[dict[str, Any]]:
+    """The image rows by calibration (then the quantifications' images): one compact table
+    each, one column per metric present."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault(r["group"], {"anchor": r["group"], "images": [], "metrics": []})
+        g["images"].append(r)
+    for key, g in groups.items():
+        present = [m for m in IMAGE_METRICS if any(m in r["cells"] for r in g["images"])]
+        dim = None
+        if key.startswith("cal-"):
+            acq = {a.id: a for a in model.acquisitions}.get(model.calibrations[int(key[4:])].acquisition)
+            dim = getattr(acq, "dimensionality", None)
+        g["metrics"] = [{"key": m, "name": METRIC_NAMES[m],
+                         "unit": _IMAGE_UNITS.get(m) or _signal_unit(m, dim)} for m in present]
+        if key.startswith("cal-"):
+            g["title"] = f"Calibration {model.calibrations[int(key[4:])].id}"
+        else:
+            g["title"] = "Quantifications"
+        g["long"] = len(g["images"]) > 12
+        g["drawn"] = [r for r in g["images"] if r["svg"]]
+    return list(groups.values())
+
+
+_IMAGE_UNITS = {"roi_area_mm2": "mm²", "roi_volume_mm3": "mm³", "fwhm_mm": "mm"}
 
 
 def _short(sha: str | None) -> str:
@@ -675,7 +948,8 @@ def _versions() -> str:
 
 
 def build_context(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
-                  images: list[dict[str, Any]] | None = None, note: str | None = None) -> dict[str, Any]:
+                  images: list[dict[str, Any]] | None = None, note: str | None = None,
+                  image_views: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (strings stay strings: jinja escapes them)."""
     meta = ReportMeta.coerce(report_meta)
     findings = list(result.findings)
@@ -692,6 +966,8 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
             entry = by_rule.setdefault(f.rule, {"rule": f.rule, "title": row["title"], "severity": sev,
                                                 "rationale": row["rationale"], "remedy": row["remedy"],
                                                 "instances": []})
+            if f.rule == "MPI031" and quantities is not None:
+                row["details"] = _paired_details(f, quantities)
             entry["instances"].append(row)
         if by_rule:
             groups.append({"severity": sev, "title": SEVERITY_TITLES[sev],
@@ -706,7 +982,7 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
         quant_rows = _quantification_rows(quantities, model, findings)
         if images is None:
             images = [r.to_dict() for r in quantities.images.values()]
-        image_rows = _image_rows(images or [], model, findings)
+        image_rows = _image_rows(images or [], model, findings, image_views or {}, figures)
     # in-page links only to sections this page has
     present = {c["anchor"] for c in calibrations} | ({"quantifications"} if quant_rows else set())
     if model is not None:
@@ -729,7 +1005,7 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
         ("failing level", meta.fail_level.value),
     ]
     if quantities is not None:
-        provenance.append(("interparticle distance estimator", quantities.estimator.replace("_", " ")))
+        provenance.append(("interparticle distance estimator", display(quantities.estimator)))
     if meta.created:
         provenance.append(("generated", meta.created))
     provenance.append(("rendered with", _versions()))
@@ -751,6 +1027,7 @@ def build_context(result: DatasetResult, quantities: Any, model: Any, report_met
         "calibrations": calibrations,
         "quantifications": quant_rows,
         "images": image_rows,
+        "image_groups": _image_groups(image_rows, model) if image_rows else [],
         "provenance": provenance,
         "has_dilution": any(c["dilution"] or c["eq1"] for c in calibrations),
         "has_environment": any(c["environment_view"] for c in calibrations),
@@ -777,6 +1054,7 @@ def _environment() -> Any:
             keep_trailing_newline=True,
         )
         env.filters["num"] = fmt
+        env.filters["terms"] = schema_terms
         _ENV = env
     return _ENV
 
@@ -804,7 +1082,12 @@ def _figure_markup(svg: str, mode: str, urls: list[str]) -> Any:
 
     url = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
     urls.append(url)
+    # a raster inside the figure (an image's pixels) is a data: URL of matplotlib's own PNG
+    urls.extend(_NESTED.findall(svg))
     return Markup('<img class="plot" alt="figure" src="{}">').format(url)
+
+
+_NESTED = __import__("re").compile(r'xlink:href="(data:image/png;base64,[A-Za-z0-9+/=]+)"')
 
 
 def _markup_figures(context: dict[str, Any], mode: str) -> list[str]:
@@ -819,17 +1102,22 @@ def _markup_figures(context: dict[str, Any], mode: str) -> list[str]:
             if cal[key]:
                 for p in cal[key]["panels"]:
                     p["svg"] = _figure_markup(p["svg"], mode, urls)
+    for group in context["image_groups"]:
+        for i in group["images"]:
+            if i.get("svg"):
+                i["svg"] = _figure_markup(i["svg"], mode, urls)
     return urls
 
 
 def render_page(result: DatasetResult, quantities: Any, model: Any, report_meta: Any, *,
                 images: list[dict[str, Any]] | None = None, note: str | None = None,
-                figures: str = "inline") -> tuple[str, list[str]]:
+                figures: str = "inline", image_views: Mapping[str, Any] | None = None) -> tuple[str, list[str]]:
     """(HTML, the data: URLs it holds). ``figures`` "inline" embeds each SVG in the page (the
     HTML report); "data-url" makes each an <img> with a data: URL (the PDF's source)."""
     if figures not in ("inline", "data-url"):
         raise ValueError(f"figures must be 'inline' or 'data-url', not {figures!r}")
-    context = build_context(result, quantities, model, report_meta, images=images, note=note)
+    context = build_context(result, quantities, model, report_meta, images=images, note=note,
+                            image_views=image_views)
     urls = _markup_figures(context, figures)
     html = _environment().get_template("report.html.j2").render(css=_css(), **context)
     return html, urls

@@ -67,8 +67,8 @@ _ID = re.compile(r'\bid="([^"]+)"')
 
 
 @contextmanager
-def _figure(width_in: float, height_in: float, ncols: int = 1, width_ratios: Sequence[float] | None = None
-            ) -> Iterator[tuple[Any, list[Any]]]:
+def _figure(width_in: float, height_in: float, ncols: int = 1, width_ratios: Sequence[float] | None = None,
+            bottom: float = 0.42, top: float = 0.22) -> Iterator[tuple[Any, list[Any]]]:
     """A pyplot-free Figure with fixed margins in inches.
 
     Fixed margins rather than constrained layout: a third faster, and the tick labels are
@@ -79,7 +79,7 @@ def _figure(width_in: float, height_in: float, ncols: int = 1, width_ratios: Seq
 
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width_in, height_in))
-        left, right, bottom, top, gap = 0.62, 0.12, 0.42, 0.12, 0.72
+        left, right, gap = 0.62, 0.12, 0.72
         fig.subplots_adjust(left=left / width_in, right=1 - right / width_in, bottom=bottom / height_in,
                             top=1 - top / height_in,
                             wspace=gap / ((width_in - left - right - gap * (ncols - 1)) / ncols) if ncols > 1 else 0)
@@ -111,6 +111,9 @@ def _to_svg(fig: Any, fig_id: str) -> str:
     # and the PDF renderer parses every one of them)
     text = _PATH_DATA.sub(lambda m: 'd="' + _NUMBER.sub(_round, " ".join(m.group(1).split())) + '"', text)
     text = re.sub(r">\s+<", "><", text)
+    # an embedded raster (an image's pixels): its base64 on one line, one exact data: URL
+    text = re.sub(r'(xlink:href="data:image/png;base64,)([^"]*)"',
+                  lambda m: m.group(1) + "".join(m.group(2).split()) + '"', text)
     text = text.replace("<svg ", '<svg class="plot" ', 1)
     return text.strip() + "\n"
 
@@ -124,19 +127,57 @@ def _round(match: re.Match) -> str:
     return "0" if value in ("-0", "") else value
 
 
-def _legend(ax: Any, loc: str, ncols: int = 1) -> None:
-    # a light box: lines that run under the legend do not strike its text through
-    ax.legend(loc=loc, ncols=ncols, frameon=True, framealpha=0.85, edgecolor="none", facecolor="#ffffff",
-              borderpad=0.3, handlelength=2.2)
+def _legend_below(fig: Any, axes: Sequence[Any], ncols: int = 3) -> Any:
+    """One legend for the figure, below its axes and their labels: outside every data area,
+    so it can cover no point, limit line or band (tests check this from the artists)."""
+    handles, labels, seen = [], [], set()
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab and lab not in seen:
+                seen.add(lab)
+                handles.append(h)
+                labels.append(lab)
+    if not handles:
+        return None
+    return fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=min(ncols, len(handles)),
+                      frameon=False, borderaxespad=0.2, handlelength=2.2, columnspacing=1.2)
 
 
 def _fmt(value: float) -> str:
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    magnitude = abs(value)
-    if 1e-3 <= magnitude < 1e6:
-        return f"{value:.4g}"
-    return f"{value:.3e}"
+    from mpistd.rules._format import num
+
+    return num(value)
+
+
+def _exponent(values: Any) -> int:
+    """The power of ten shown in an axis label instead of a bare "1e5" offset: 0 within 10⁻²–10⁴."""
+    import numpy as np
+
+    finite = np.asarray([v for v in np.ravel(values) if v is not None and math.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        return 0
+    top = float(np.max(np.abs(finite)))
+    if top == 0 or 1e-2 <= top < 1e4:
+        return 0
+    return int(math.floor(math.log10(top)))
+
+
+def _scaled(label: str, exponent: int) -> str:
+    """``"max (a.u.)"`` with exponent 5 -> ``"max (10⁵ a.u.)"``: the axis reads in units of 10⁵ a.u."""
+    if exponent == 0:
+        return label
+    from mpistd.rules._format import superscript
+
+    power = f"10{superscript(exponent)}"
+    if label.endswith(")") and "(" in label:
+        name, unit = label[:-1].rsplit("(", 1)
+        return f"{name}({power} {unit})"
+    return f"{label} ({power})"
+
+
+def _plain_ticks(*axes: Any) -> None:
+    for ax in axes:
+        ax.ticklabel_format(axis="both", style="plain", useOffset=False)
 
 
 # ------------------------------------------------------------------------------------ calibration
@@ -175,23 +216,48 @@ def prediction_band(fit: Any, x_fitted: Sequence[float], grid: Any, alpha: float
 
 
 def calibration_plot(sf: Any, *, fig_id: str, x_label: str, y_label: str, x_unit: str,
-                     limits: Any = None, alpha: float = 0.05) -> str:
-    """Signal vs x with the recomputed line, its prediction band and LOD/LOQ; residuals beside.
+                     limits: Any = None, alpha: float = 0.05,
+                     levels: Sequence[tuple[float, Sequence[float]]] | None = None) -> str:
+    """Signal vs x with the recomputed line, its prediction band and LOD/LOQ; a low-range
+    panel where LOD, LOQ and the band can be read; residuals beside.
 
     ``sf`` is a usable :class:`~mpistd.quantities.SeriesFit`; ``limits`` a DIN 32645
-    ``Limits`` (or anything else: then no limit is drawn). Figures are memoised on their
-    inputs (all frozen numbers and fixed labels): a site of many datasets that share a
-    series (the conformance vectors, a corpus of variants) draws it once per process.
+    ``Limits`` (or anything else: then no limit is drawn); ``levels`` the replicate values
+    of each level (x, values): drawn as points with a small jitter plus the level mean ± SD.
+    Figures are memoised on their inputs (all frozen numbers and fixed labels): a site of
+    many datasets that share a series draws it once per process.
     """
     if getattr(limits, "detection_limit", None) is None:
         limits = None
+    lv = tuple((float(x), tuple(float(v) for v in vs)) for x, vs in levels) if levels else None
     return _calibration_svg(tuple(sf.x), tuple(sf.y), sf.fit, sf.basis, fig_id, x_label, y_label, x_unit, limits,
-                            alpha)
+                            alpha, lv)
 
 
 @lru_cache(maxsize=256)
 def _calibration_svg(x_values: tuple[float, ...], y_values: tuple[float, ...], fit: Any, basis: str, fig_id: str,
-                     x_label: str, y_label: str, x_unit: str, limits: Any, alpha: float) -> str:
+                     x_label: str, y_label: str, x_unit: str, limits: Any, alpha: float,
+                     levels: tuple | None = None) -> str:
+    with calibration_figure(x_values, y_values, fit, basis, x_label, y_label, x_unit, limits, alpha, levels) as fig:
+        return _to_svg(fig, fig_id)
+
+
+def _jittered(levels: tuple, span: float) -> tuple[list[float], list[float]]:
+    xs, ys = [], []
+    for x, values in levels:
+        k = len(values)
+        for j, v in enumerate(values):
+            offset = (j - (k - 1) / 2.0) / max(k - 1, 1) * 0.016 * span if k > 1 else 0.0
+            xs.append(x + offset)
+            ys.append(v)
+    return xs, ys
+
+
+@contextmanager
+def calibration_figure(x_values: Sequence[float], y_values: Sequence[float], fit: Any, basis: str, x_label: str,
+                       y_label: str, x_unit: str, limits: Any = None, alpha: float = 0.05,
+                       levels: tuple | None = None) -> Iterator[Any]:
+    """The calibration figure as a matplotlib Figure (for :func:`calibration_plot` and tests)."""
     import numpy as np
 
     x = np.asarray(x_values, dtype=float)
@@ -204,47 +270,85 @@ def _calibration_svg(x_values: tuple[float, ...], y_values: tuple[float, ...], f
     if weighted:
         grid = grid[grid > 0]
     lower, upper = prediction_band(fit, x, grid, alpha)
-    points_label = "level means" if basis == "level_means" else "replicates"
-    with _figure(7.2, 2.9, 2, width_ratios=(1.65, 1.0)) as (fig, (ax, axr)):
-        ax.fill_between(grid, lower, upper, color="#e3e3e3", linewidth=0,
-                        label=f"{100 * (1 - alpha):g} % prediction band")
-        ax.plot(grid, lower, color="#7f7f7f", linestyle=(0, (1, 1.5)), linewidth=0.8)
-        ax.plot(grid, upper, color="#7f7f7f", linestyle=(0, (1, 1.5)), linewidth=0.8)
-        ends = np.array([grid[0], grid[-1]])
-        ax.plot(ends, fit.predict(ends), color="#000000", linestyle="-", label="recomputed line")
-        s = STYLES[2]
-        ax.plot(x, y, linestyle="none", marker=s["marker"], color=s["color"], mfc=s["mfc"], label=points_label)
-        ax.set_xlim(lo - 0.03 * span, hi + 0.03 * span)
-        if limits is not None:
-            for value, name, style in ((limits.detection_limit, "LOD", STYLES[1]),
-                                       (limits.quantification_limit, "LOQ", STYLES[3])):
-                if value is None:
+    ex = _exponent([lo, hi])
+    ey = _exponent(list(y) + [float(np.max(upper))])
+    sx, sy = 10.0 ** -ex, 10.0 ** -ey
+    lod = getattr(limits, "detection_limit", None) if limits is not None else None
+    loq = getattr(limits, "quantification_limit", None) if limits is not None else None
+    low_range = lod is not None and math.isfinite(lod) and lod > 0 and (loq or lod) < 0.5 * hi
+    ncols = 3 if low_range else 2
+    ratios = (1.5, 1.0, 1.0) if low_range else (1.6, 1.0)
+    with _figure(7.2, 3.35, ncols, width_ratios=ratios, bottom=0.95) as (fig, axes):
+        ax, axr = axes[0], axes[-1]
+        panels = [(ax, lo, hi, grid, lower, upper)]
+        if low_range:
+            top = 2.5 * float(loq if loq is not None and math.isfinite(loq) else lod)
+            top = min(max(top, 1.5 * lod), hi)
+            lgrid = np.linspace(max(lo, 0.0) if not weighted else max(lo, top * 1e-3), top, 61)
+            llo, lup = prediction_band(fit, x, lgrid, alpha)
+            panels.append((axes[1], float(lgrid[0]) if weighted else 0.0, top, lgrid, llo, lup))
+        for axis, a, b, g, lw, up in panels:
+            w = b - a if b > a else span
+            axis.fill_between(g * sx, lw * sy, up * sy, color="#cfcfcf", linewidth=0,
+                              label=f"{100 * (1 - alpha):g} % prediction band")
+            axis.plot(g * sx, lw * sy, color="#6f6f6f", linestyle=(0, (1, 1.2)), linewidth=0.8)
+            axis.plot(g * sx, up * sy, color="#6f6f6f", linestyle=(0, (1, 1.2)), linewidth=0.8)
+            ends = np.array([g[0], g[-1]])
+            axis.plot(ends * sx, fit.predict(ends) * sy, color="#000000", linestyle="-", label="recomputed line")
+            s = STYLES[2]
+            if levels:
+                jx, jy = _jittered(levels, span)
+                axis.plot(np.asarray(jx) * sx, np.asarray(jy) * sy, linestyle="none", marker="o", color=s["color"],
+                          mfc="none", markersize=3.2, markeredgewidth=0.7, label="replicates (jittered)")
+                means = [(lx, float(np.mean(vs)), float(np.std(vs, ddof=1)) if len(vs) > 1 else 0.0)
+                         for lx, vs in levels if vs]
+                axis.errorbar([m[0] * sx for m in means], [m[1] * sy for m in means],
+                              yerr=[m[2] * sy for m in means], linestyle="none", marker="_", markersize=9,
+                              color="#000000", elinewidth=0.9, capsize=2.5, label="level mean ± SD")
+            else:
+                axis.plot(x * sx, y * sy, linestyle="none", marker=s["marker"], color=s["color"], mfc=s["mfc"],
+                          label="level means" if basis == "level_means" else "replicates")
+            axis.set_xlim((a - 0.03 * w) * sx, (b + 0.03 * w) * sx)
+            for value, name, style in ((lod, "LOD", STYLES[1]), (loq, "LOQ", STYLES[3])):
+                if value is None or not math.isfinite(value):
                     continue
-                text = f"{name} {_fmt(value)} {x_unit}"
-                if lo - 0.03 * span <= value <= hi + 0.03 * span:
-                    ax.axvline(value, color=style["color"], linestyle=style["linestyle"], linewidth=1.0, label=text)
-                else:
-                    ax.plot([], [], " ", label=f"{text} (off scale)")
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(y_label)
-        _legend(ax, "upper left")
+                text = f"{name} = {_fmt(value)} {x_unit}"
+                if a - 0.03 * w <= value <= b + 0.03 * w:
+                    axis.axvline(value * sx, color=style["color"], linestyle=style["linestyle"], linewidth=1.1,
+                                 label=text)
+                elif axis is ax:
+                    axis.plot([], [], " ", label=f"{text} (off scale)")
+            axis.set_xlabel(_scaled(x_label, ex))
+        ax.set_ylabel(_scaled(y_label, ey))
+        if low_range:
+            la = axes[1]
+            a, b = panels[1][1], panels[1][2]
+            inside = [v for xv, v in zip(x, y) if a <= xv <= b]
+            top_y = max([float(np.max(panels[1][5]))] + inside)
+            bottom_y = min([float(np.min(panels[1][4])), 0.0] + inside)
+            pad = 0.05 * (top_y - bottom_y or 1.0)
+            la.set_ylim((bottom_y - pad) * sy, (top_y + pad) * sy)
+            la.set_title("low range: LOD, LOQ and band", loc="left")
         residuals = y - fit.predict(x)
         r = STYLES[1]
         axr.axhline(0.0, color="#000000", linewidth=0.9)
         if fit.residual_sd > 0:
             for sign in (-1.0, 1.0):
-                axr.axhline(sign * fit.residual_sd, color="#7f7f7f", linestyle=(0, (3, 2)), linewidth=0.8,
+                axr.axhline(sign * fit.residual_sd * sy, color="#7f7f7f", linestyle=(0, (3, 2)), linewidth=0.8,
                             label="± residual SD" if sign > 0 else None)
-        axr.plot(x, residuals, linestyle="none", marker=r["marker"], color=r["color"], mfc=r["mfc"],
+        axr.plot(x * sx, residuals * sy, linestyle="none", marker=r["marker"], color=r["color"], mfc=r["mfc"],
                  label="residuals")
-        axr.set_xlim(lo - 0.03 * span, hi + 0.03 * span)
+        axr.set_xlim((lo - 0.03 * span) * sx, (hi + 0.03 * span) * sx)
         reach = max(float(np.max(np.abs(residuals))) if residuals.size else 0.0, fit.residual_sd)
         if reach > 0:
-            axr.set_ylim(-1.15 * reach, 1.6 * reach)  # headroom for the legend above the points
-        axr.set_xlabel(x_label)
-        axr.set_ylabel("residual (" + y_label.rsplit("(", 1)[-1] if "(" in y_label else "residual")
-        _legend(axr, "upper center", ncols=2)
-        return _to_svg(fig, fig_id)
+            axr.set_ylim(-1.2 * reach * sy, 1.2 * reach * sy)
+        axr.set_xlabel(_scaled(x_label, ex))
+        unit = y_label.rsplit("(", 1)[-1].rstrip(")") if "(" in y_label else ""
+        axr.set_ylabel(_scaled(f"residual ({unit})" if unit else "residual", ey))
+        axr.set_title("residuals", loc="left")
+        _plain_ticks(*axes)
+        _legend_below(fig, axes, ncols=4)
+        yield fig
 
 
 # ------------------------------------------------------------------------------------ dilution
@@ -257,9 +361,15 @@ def dilution_plot(series: Sequence[dict[str, Any]], fwhm: Sequence[tuple[float, 
     ``series``: one dict per metric with ``label``, ``ratio``, ``percent`` and ``uncertainty``
     (percent, or None) lists; ``fwhm``: (ratio, ΔFWHM in mm) pairs for a second panel.
     """
+    with dilution_figure(series, fwhm) as fig:
+        return _to_svg(fig, fig_id)
+
+
+@contextmanager
+def dilution_figure(series: Sequence[dict[str, Any]], fwhm: Sequence[tuple[float, float]] | None) -> Iterator[Any]:
     panels = 2 if fwhm else 1
-    with _figure(7.2 if panels == 2 else 4.6, 2.8, panels, width_ratios=(1.4, 1.0) if panels == 2 else None
-                 ) as (fig, axes):
+    with _figure(7.2 if panels == 2 else 4.6, 3.0, panels, width_ratios=(1.4, 1.0) if panels == 2 else None,
+                 bottom=0.8) as (fig, axes):
         ax = axes[0]
         ax.axhline(0.0, color="#7f7f7f", linewidth=0.8)
         for i, s in enumerate(series):
@@ -267,44 +377,58 @@ def dilution_plot(series: Sequence[dict[str, Any]], fwhm: Sequence[tuple[float, 
             err = [u if u is not None else 0.0 for u in s["uncertainty"]]
             ax.errorbar(s["ratio"], s["percent"], yerr=err if any(err) else None, color=st["color"],
                         marker=st["marker"], mfc=st["mfc"], linestyle=st["linestyle"], linewidth=0.9, capsize=2,
-                        label=s["label"])
+                        label=f"{s['label']}: (FC − FV)/FC ± u")
         ax.set_xlabel("dilution ratio c(FC) / c(FV)")
         ax.set_ylabel("difference (FC − FV)/FC (%)")
-        _legend(ax, "best")
         if panels == 2:
             axf = axes[1]
             st = STYLES[2]
             axf.axhline(0.0, color="#7f7f7f", linewidth=0.8)
             axf.plot([r for r, _ in fwhm], [d for _, d in fwhm], color=st["color"], marker=st["marker"],
-                     mfc=st["mfc"], linestyle=st["linestyle"], label="ΔFWHM = FWHM(FV) − FWHM(FC)")
+                     mfc=st["mfc"], linestyle=st["linestyle"],
+                     label="$\\Delta$FWHM = FWHM(FV) − FWHM(FC)")
             axf.set_xlabel("dilution ratio c(FC) / c(FV)")
             axf.set_ylabel("ΔFWHM (mm)")
-            _legend(axf, "best")
-        return _to_svg(fig, fig_id)
+        _plain_ticks(*axes)
+        _legend_below(fig, axes, ncols=3)
+        yield fig
 
 
 def eq1_plot(distances_nm: Sequence[float], means: Sequence[float], reference_index: int, *, fig_id: str,
-             y_label: str) -> str:
+             y_label: str, unit: tuple[str, float] = ("nm", 1.0)) -> str:
     """The paper's Fig. 5: measured signal vs interparticle distance, and eq. 1's curve
-    S_ref·(d_ref/d)³ through the reference point (the largest distance)."""
+    S_ref·(d_ref/d)³ through the reference point (the largest distance); ``unit`` is the
+    page's distance unit (name, factor from nm)."""
+    with eq1_figure(distances_nm, means, reference_index, y_label=y_label, unit=unit) as fig:
+        return _to_svg(fig, fig_id)
+
+
+@contextmanager
+def eq1_figure(distances_nm: Sequence[float], means: Sequence[float], reference_index: int, *, y_label: str,
+               unit: tuple[str, float] = ("nm", 1.0)) -> Iterator[Any]:
     import numpy as np
 
     d = np.asarray(distances_nm, dtype=float)
     s = np.asarray(means, dtype=float)
     d_ref, s_ref = float(d[reference_index]), float(s[reference_index])
-    scale, unit = (1e-3, "µm") if float(d.max()) >= 1e4 else (1.0, "nm")
+    name, scale = unit
     grid = np.linspace(float(d.min()), float(d.max()), 97)
-    with _figure(3.9, 2.7) as (fig, (ax,)):
-        ax.plot(grid * scale, s_ref * (d_ref / grid) ** 3, color="#000000", linestyle="-",
-                label="eq. 1: S_ref·(d_ref/d)³")
+    curve = s_ref * (d_ref / grid) ** 3
+    ey = _exponent(list(s) + [float(np.max(curve))])
+    sy = 10.0 ** -ey
+    with _figure(3.6, 3.0, bottom=0.95) as (fig, (ax,)):
+        ax.plot(grid * scale, curve * sy, color="#000000", linestyle="-",
+                label="eq. 1: $S_\\mathrm{ref}\\,(d_\\mathrm{ref}/d)^3$")
         st = STYLES[4]
-        ax.plot(d * scale, s, linestyle="none", marker="s", color=st["color"], mfc="none", label="measured (level mean)")
-        ax.plot([d_ref * scale], [s_ref], linestyle="none", marker="s", color=st["color"], mfc=st["color"],
+        ax.plot(d * scale, s * sy, linestyle="none", marker="s", color=st["color"], mfc="none",
+                label="measured (level mean)")
+        ax.plot([d_ref * scale], [s_ref * sy], linestyle="none", marker="s", color=st["color"], mfc=st["color"],
                 label="reference point")
-        ax.set_xlabel(f"interparticle distance ({unit})")
-        ax.set_ylabel(y_label)
-        _legend(ax, "best")
-        return _to_svg(fig, fig_id)
+        ax.set_xlabel(f"interparticle distance ({name})")
+        ax.set_ylabel(_scaled(y_label, ey))
+        _plain_ticks(ax)
+        _legend_below(fig, [ax], ncols=2)
+        yield fig
 
 
 # ------------------------------------------------------------------------------------ environment
@@ -314,21 +438,98 @@ def environment_plot(solution: dict[str, Any], cells: dict[str, Any], *, fig_id:
                      y_label: str) -> str:
     """Solution and cellular calibrations of one tracer overlaid (the paper's Fig. 1b/c).
 
-    Each side: ``x`` and ``y`` (level means) and ``fit`` (a LineFit or None).
+    Each side: ``x``, ``y`` (level means), optional ``sd`` (the level's replicate SD, drawn
+    as error bars) and ``fit`` (a LineFit or None).
     """
+    with environment_figure(solution, cells, x_label=x_label, y_label=y_label) as fig:
+        return _to_svg(fig, fig_id)
+
+
+@contextmanager
+def environment_figure(solution: dict[str, Any], cells: dict[str, Any], *, x_label: str, y_label: str
+                       ) -> Iterator[Any]:
     import numpy as np
 
     xs_all = [float(v) for side in (solution, cells) for v in side["x"]]
     lo, hi = min(0.0, min(xs_all)), max(xs_all)
     grid = np.array([lo, hi])  # straight lines: their ends suffice
-    with _figure(3.9, 2.7) as (fig, (ax,)):
+    ys_all = [float(v) for side in (solution, cells) for v in side["y"] if v is not None]
+    ey = _exponent(ys_all)
+    ex = _exponent([lo, hi])
+    sy, sx = 10.0 ** -ey, 10.0 ** -ex
+    with _figure(3.6, 3.0, bottom=0.95) as (fig, (ax,)):
         for side, st, name in ((solution, STYLES[0], "solution"), (cells, STYLES[1], "cells")):
             if side.get("fit") is not None:
-                ax.plot(grid, side["fit"].predict(grid), color=st["color"], linestyle=st["linestyle"],
+                ax.plot(grid * sx, side["fit"].predict(grid) * sy, color=st["color"], linestyle=st["linestyle"],
                         label=f"{name}: line")
-            ax.plot(side["x"], side["y"], linestyle="none", marker=st["marker"], color=st["color"], mfc=st["mfc"],
-                    label=f"{name}: level means")
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(y_label)
-        _legend(ax, "upper left")
+            sd = side.get("sd")
+            ax.errorbar(np.asarray(side["x"], dtype=float) * sx, np.asarray(side["y"], dtype=float) * sy,
+                        yerr=None if not sd else np.asarray([v or 0.0 for v in sd]) * sy, linestyle="none",
+                        marker=st["marker"], color=st["color"], mfc=st["mfc"], capsize=2, elinewidth=0.8,
+                        label=f"{name}: level mean ± SD" if sd else f"{name}: level mean")
+        ax.set_xlabel(_scaled(x_label, ex))
+        ax.set_ylabel(_scaled(y_label, ey))
+        _plain_ticks(ax)
+        _legend_below(fig, [ax], ncols=2)
+        yield fig
+
+
+# ------------------------------------------------------------------------------------ images
+
+
+def image_plot(view: dict[str, Any], *, fig_id: str) -> str:
+    """One image: the plane through its maximum with the ROI contour and the maximum marked;
+    beside it the FWHM profile through the maximum and the fitted Lorentzian.
+
+    ``view``: ``plane`` (2-D array, rows z, columns along the FWHM axis), ``extent``
+    (left, right, bottom, top in mm), ``mask`` (the ROI in that plane, or None), ``max_at``
+    (position of the maximum in mm, (axis, z)), ``positions``/``profile`` (mm, pixel values)
+    and ``lorentz`` (amplitude, centre, gamma, or None), ``axis`` (its name).
+    """
+    with image_figure(view) as fig:
         return _to_svg(fig, fig_id)
+
+
+@contextmanager
+def image_figure(view: dict[str, Any]) -> Iterator[Any]:
+    import numpy as np
+
+    plane = np.asarray(view["plane"], dtype=float)
+    left, right, bottom, top = view["extent"]
+    ey = _exponent([float(np.nanmax(plane))] if np.isfinite(plane).any() else [0.0])
+    sy = 10.0 ** -ey
+    with _figure(7.2, 2.5, 2, width_ratios=(1.0, 1.35), bottom=0.8, top=0.25) as (fig, (ax, axp)):
+        ax.grid(False)
+        ax.imshow(plane, extent=(left, right, bottom, top), origin="lower", cmap="gray_r", aspect="equal",
+                  interpolation="nearest")
+        mask = view.get("mask")
+        if mask is not None and np.any(mask):
+            zs = np.linspace(bottom, top, plane.shape[0] + 1)
+            xs = np.linspace(left, right, plane.shape[1] + 1)
+            zc, xc = (zs[:-1] + zs[1:]) / 2, (xs[:-1] + xs[1:]) / 2
+            ax.contour(xc, zc, np.asarray(mask, dtype=float), levels=[0.5], colors=[STYLES[1]["color"]],
+                       linewidths=1.0)
+            ax.plot([], [], color=STYLES[1]["color"], linewidth=1.0, label="ROI (above threshold)")
+        if view.get("max_at") is not None:
+            mx, mz = view["max_at"]
+            ax.plot([mx], [mz], linestyle="none", marker="+", markersize=8, markeredgewidth=1.4,
+                    color=STYLES[2]["color"], label="maximum")
+        ax.set_xlabel(f"{view.get('axis', 'x')} (mm)")
+        ax.set_ylabel("z (mm)")
+        pos = np.asarray(view["positions"], dtype=float)
+        prof = np.asarray(view["profile"], dtype=float)
+        axp.plot(pos, prof * sy, linestyle="none", marker="o", markersize=3, color="#000000", mfc="none",
+                 label="profile through the maximum")
+        lor = view.get("lorentz")
+        if lor is not None:
+            amplitude, centre, gamma = lor
+            fine = np.linspace(float(pos.min()), float(pos.max()), 161)
+            axp.plot(fine, amplitude / (1 + ((fine - centre) / gamma) ** 2) * sy, color=STYLES[1]["color"],
+                     linestyle="-", label=f"Lorentzian fit, FWHM = {_fmt(2 * abs(gamma))} mm")
+            axp.plot([centre - abs(gamma), centre + abs(gamma)], [amplitude / 2 * sy] * 2, color=STYLES[3]["color"],
+                     linestyle=(0, (3, 1.5)), linewidth=1.0, label="half maximum")
+        axp.set_xlabel(f"{view.get('axis', 'x')} (mm)")
+        axp.set_ylabel(_scaled("pixel value (a.u.)", ey))
+        _plain_ticks(axp)
+        _legend_below(fig, [ax, axp], ncols=3)
+        yield fig

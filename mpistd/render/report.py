@@ -109,18 +109,131 @@ def prepare(source: DatasetSource) -> tuple[Any, Any, list[dict[str, Any]] | Non
     return quantities, model, images, note
 
 
-def render_source(source: DatasetSource, meta: Any, fmt: str = "html") -> str | bytes:
-    """The page (HTML text or PDF bytes) of one dataset."""
+#: images drawn on the page: the first replicate of each level (and each quantification's
+#: image), at most this many; every image's metrics are in the table whatever the number
+MAX_IMAGE_RENDERS = 24
+
+
+def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] | None,
+                limit: int | None = MAX_IMAGE_RENDERS, every: bool = False) -> dict[str, dict[str, Any]]:
+    """pointer -> what :func:`mpistd.render.plots.image_plot` draws, for the first image of
+    each level: the plane through the maximum, its ROI, the FWHM profile and its Lorentzian.
+
+    Display only. The image is read again by the image pipeline's own reader
+    (:func:`mpistd.load.images.load_image`: path confinement, size bound, sha256), corrected as
+    the pipeline corrects it, and thresholded at the threshold validation applied; the
+    maximum's index is validation's. A file that cannot be read again is simply not drawn
+    (its validation result, in the table, says why).
+    """
+    if model is None or not images:
+        return {}
+    base_dir = source.base_dir or (source.path.parent if source.path is not None else None)
+    if base_dir is None:
+        return {}
+    import numpy as np
+
+    from mpistd.config import Options
+    from mpistd.image_metrics import _correction, _image_jobs, _spacing
+    from mpistd.load.images import ImageError, load_image
+    from mpistd.quantify import imaging
+
+    options = source.options or Options()
+    by_pointer = {img.get("pointer"): img for img in images}
+    analysis = model.analysis
+    axis = (analysis.fwhm.axis if analysis is not None and analysis.fwhm is not None else None) or "x"
+    roi_method = (analysis.roi.method if analysis is not None and analysis.roi is not None else None) or "threshold_all"
+    views: dict[str, dict[str, Any]] = {}
+    for pointer, ref, acquisition, _holder in _image_jobs(model):
+        if limit is not None and len(views) >= limit:
+            break
+        parts = pointer.split("/")
+        if not every and parts[1] == "calibrations" and parts[-1] != "0":
+            continue  # the first replicate of each level
+        img = by_pointer.get(pointer) or {}
+        metrics = img.get("metrics") or {}
+        if img.get("error_kind") or not metrics.get("max_index"):
+            continue
+        try:
+            loaded = load_image(base_dir, ref.path, ref.format, sha256=ref.sha256, max_bytes=options.max_image_bytes)
+            spacing = _spacing(ref, loaded, acquisition)
+            image = loaded.array
+            correction = _correction(acquisition)
+            if correction is not None:
+                image = imaging.apply_receiver_correction(image, correction).image
+        except (ImageError, ValueError, OSError):
+            continue
+        if spacing is None:
+            continue
+        names = ("z", "x") if image.ndim == 2 else ("z", "y", "x")
+        if axis not in names or any(n not in spacing for n in names):
+            continue
+        index = tuple(int(i) for i in metrics["max_index"])
+        if len(index) != image.ndim:
+            continue
+        threshold = img.get("threshold")
+        mask = None
+        if threshold is not None:
+            mask = image > float(threshold)
+            if roi_method == "threshold_connected" and mask[index]:
+                box, sub = imaging._connected_roi(mask, index)
+                mask = np.zeros_like(mask)
+                mask[box] = sub
+        across = axis if axis != "z" else "x"  # the plane shown: z against the FWHM axis (or x)
+        if image.ndim == 3:
+            keep = {"x": (slice(None), index[1], slice(None)), "y": (slice(None), slice(None), index[2])}[across]
+            plane = image[keep]
+            plane_mask = mask[keep] if mask is not None else None
+        else:
+            plane, plane_mask = image, mask
+        col = names.index(across)
+        profile_index = list(index)
+        profile_index[names.index(axis)] = slice(None)
+        profile = np.asarray(image[tuple(profile_index)], dtype=float)
+        positions = (np.arange(profile.size) + 0.5) * float(spacing[axis])
+        fit = imaging.fit_lorentzian(positions, profile)
+        dz, dc = float(spacing["z"]), float(spacing[across])
+        # the window around the sample: the ROI's bounding box (or the FWHM) with as much margin
+        # again, so that a small tube in a large field of view is seen
+        rows_, cols_ = (np.nonzero(plane_mask) if plane_mask is not None and plane_mask.any()
+                        else (np.array([index[0]]), np.array([index[col]])))
+        fwhm_px = (2 * abs(fit.gamma) / float(spacing[axis])) if fit.converged and fit.gamma else 4.0
+        half_r = max((rows_.max() - rows_.min() + 1), fwhm_px * dc / dz, 8)
+        half_c = max((cols_.max() - cols_.min() + 1), fwhm_px, 8)
+        r0, r1 = max(0, int(rows_.min() - half_r)), min(plane.shape[0], int(rows_.max() + half_r + 1))
+        c0, c1 = max(0, int(cols_.min() - half_c)), min(plane.shape[1], int(cols_.max() + half_c + 1))
+        window = plane[r0:r1, c0:c1]
+        window_mask = plane_mask[r0:r1, c0:c1] if plane_mask is not None else None
+        # at most 160 pixels a side on the page: a stride, never an interpolation of values
+        step = max(1, int(np.ceil(max(window.shape) / 160)))
+        views[pointer] = {
+            "plane": window[::step, ::step], "mask": window_mask[::step, ::step] if window_mask is not None else None,
+            "extent": (c0 * dc, c1 * dc, r0 * dz, r1 * dz),
+            "max_at": ((index[col] + 0.5) * dc, (index[0] + 0.5) * dz),
+            "positions": positions, "profile": profile, "axis": axis,
+            "lorentz": (fit.amplitude, fit.center, fit.gamma) if fit.converged else None,
+        }
+    return views
+
+
+def render_source(source: DatasetSource, meta: Any, fmt: str = "html", image_renders: str = "first"
+                  ) -> str | bytes:
+    """The page (HTML text or PDF bytes) of one dataset. ``image_renders``: "first" draws the
+    first image of each level (at most :data:`MAX_IMAGE_RENDERS`), "all" every image, "none" none."""
     from mpistd.render.html import render_page
 
+    if image_renders not in ("first", "all", "none"):
+        raise ReportTargetError(f"image_renders must be 'first', 'all' or 'none', not {image_renders!r}")
     quantities, model, images, note = prepare(source)
+    views = {} if image_renders == "none" else image_views(source, model, images, limit=None if image_renders == "all"
+                                                           else MAX_IMAGE_RENDERS, every=image_renders == "all")
     if fmt != "pdf":
-        return render_page(source.result, quantities, model, meta, images=images, note=note)[0]
-    html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url")
+        return render_page(source.result, quantities, model, meta, images=images, note=note, image_views=views)[0]
+    html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url",
+                             image_views=views)
     return render_pdf(html, allowed_data_urls=urls, reproducible=getattr(meta, "created", None) is None)
 
 
-def _render_job(args: tuple[DatasetSource, Any, str]) -> str | bytes:
+def _render_job(args: tuple[DatasetSource, Any, str, str]) -> str | bytes:
     return render_source(*args)
 
 
@@ -170,7 +283,7 @@ def page_names(results: Sequence[DatasetResult], suffix: str = ".html") -> list[
 
 
 def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str | os.PathLike, fmt: str = "html",
-               jobs: int | None = 1) -> Path:
+               jobs: int | None = 1, image_renders: str = "first") -> Path:
     """One page per dataset and an ``index.html`` that links them; returns the index path."""
     from mpistd._atomic import write_atomic
     from mpistd.render.html import ReportMeta, render_index
@@ -178,7 +291,7 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
     folder = Path(out_dir)
     meta = ReportMeta.from_report(report_)
     names = page_names([s.result for s in sources], ".pdf" if fmt == "pdf" else ".html")
-    work = [(s, meta, fmt) for s in sources]
+    work = [(s, meta, fmt, image_renders) for s in sources]
     n = jobs or os.cpu_count() or 1
     if n > 1 and len(work) >= 4:
         from concurrent.futures import ProcessPoolExecutor
@@ -197,17 +310,18 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
 
 
 def write_report(report_: Report, sources: Sequence[DatasetSource], output: str | os.PathLike | None,
-                 fmt: str | None = None, *, jobs: int | None = 1) -> str | bytes | Path:
+                 fmt: str | None = None, *, jobs: int | None = 1, image_renders: str = "first"
+                 ) -> str | bytes | Path:
     """Render validated datasets to ``output`` (a file or a folder); the page itself when None."""
     from mpistd.render.html import ReportMeta
 
     kind, resolved = resolve_target(output, fmt)
     if kind == "site":
-        return write_site(report_, sources, output, resolved, jobs)  # type: ignore[arg-type]
+        return write_site(report_, sources, output, resolved, jobs, image_renders)  # type: ignore[arg-type]
     if len(sources) != 1:
         raise ReportTargetError(f"{len(sources)} datasets: write them to a folder (an output ending in '/'), "
                                 "one page each plus index.html")
-    content = render_source(sources[0], ReportMeta.from_report(report_), resolved)
+    content = render_source(sources[0], ReportMeta.from_report(report_), resolved, image_renders)
     if kind == "string":
         return content
     from mpistd._atomic import write_atomic
@@ -284,7 +398,7 @@ def _sources(target: Any, reproducible: bool, kwargs: dict[str, Any]) -> tuple[R
 
 
 def report(path_or_report: Any, output: str | os.PathLike | None = None, *, format: str | None = None,
-           reproducible: bool = False, **validate_kwargs: Any) -> str | bytes | Path:
+           reproducible: bool = False, image_renders: str = "first", **validate_kwargs: Any) -> str | bytes | Path:
     """Validate and render the standardized calibration report.
 
     ``path_or_report``: a dataset file, a folder or a list of paths (validated here with
@@ -299,11 +413,15 @@ def report(path_or_report: Any, output: str | os.PathLike | None = None, *, form
     input gives the same bytes. Raises what :func:`mpistd.validate` raises for a missing path
     or a bad configuration, and :class:`ReportTargetError` (a ValueError) for an output that
     cannot hold the report (several datasets into one file, an unknown format).
+    ``image_renders``: "first" (default) draws the first image of each level, "all" every
+    image (the rest on request), "none" only the metrics tables.
     """
     resolve_target(output, format)  # a bad target fails before any work is done
+    if image_renders not in ("first", "all", "none"):
+        raise ReportTargetError(f"image_renders must be 'first', 'all' or 'none', not {image_renders!r}")
     rep, sources = _sources(path_or_report, reproducible, dict(validate_kwargs))
     if reproducible and rep.created is not None:
         import dataclasses
 
         rep = dataclasses.replace(rep, created=None)
-    return write_report(rep, sources, output, format, jobs=1)
+    return write_report(rep, sources, output, format, jobs=1, image_renders=image_renders)
