@@ -133,8 +133,8 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
     import numpy as np
 
     from mpistd.config import Options
-    from mpistd.image_metrics import _correction, _image_jobs, _spacing
-    from mpistd.load.images import ImageError, load_image
+    from mpistd.image_metrics import _correction, _image_jobs, _load, declared_spacing, merge_spacing
+    from mpistd.load.images import ImageError
     from mpistd.quantify import imaging
 
     options = source.options or Options()
@@ -154,9 +154,13 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
         if img.get("error_kind") or not metrics.get("max_index"):
             continue
         try:
-            loaded = load_image(base_dir, ref.path, ref.format, sha256=ref.sha256, max_bytes=options.max_image_bytes)
-            spacing = _spacing(ref, loaded, acquisition)
-            image = loaded.array
+            loaded = _load(ref, base_dir, options)  # as validation read it (frame, channel, slices)
+            # the pixel size validation used: the declared one where the file contradicts it (MPI017)
+            spacing, _ = merge_spacing(loaded.spacing_mm, declared_spacing(ref, acquisition),
+                                       options.tolerances.pixel_size_relative)
+            image = np.asarray(loaded.array, dtype=np.float64)
+            if loaded.mask is not None:  # e.g. MDF overscan voxels: never drawn as data
+                image = np.where(loaded.mask, image, np.nan)
             correction = _correction(acquisition)
             if correction is not None:
                 image = imaging.apply_receiver_correction(image, correction).image
@@ -164,7 +168,9 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
             continue
         if spacing is None:
             continue
-        names = ("z", "x") if image.ndim == 2 else ("z", "y", "x")
+        names = tuple(loaded.axes) if loaded.axes else (("z", "x") if image.ndim == 2 else ("z", "y", "x"))
+        if names not in (("z", "x"), ("z", "y", "x")):
+            continue  # a slice in another plane: drawn only in the (z, x) layout below
         if axis not in names or any(n not in spacing for n in names):
             continue
         index = tuple(int(i) for i in metrics["max_index"])

@@ -221,6 +221,26 @@ DISPLAY = {
     # limits
     "din32645": "DIN 32645",
     "ich_q2": "ICH Q2(R2)",
+    "DIN 32645": "DIN 32645",
+    "ICH Q2(R2)": "ICH Q2(R2)",
+    "Massart 1997": "Massart 1997",
+    # inverse prediction (issue 14): variance of the unknown, Fieller interval kinds, adjustments
+    "fixed": "fixed variance",
+    "pooled": "pooled variance",
+    "reported": "reported variance",
+    "mean_response": "mean response",
+    "interval": "bounded interval",
+    "two_half_lines": "two half-lines",
+    "real_line": "the whole real line",
+    "bonferroni": "Bonferroni",
+    "scheffe": "Scheffé",
+    # eq.-1 offset (issue 14)
+    "blank": "measured blank",
+    "paired_intercept": "intercept of the paired fixed-concentration line",
+    # dataset status in a run (issue 13)
+    "ok": "judged",
+    "internal_error": "internal error",
+    "internal error": "internal error",
 }
 
 

@@ -177,11 +177,19 @@ def test_nan_pixels_alone_do_not_fire_but_are_mentioned(sim):
 
 
 class _OpenRecorder:
-    """Records every path handed to open() / numpy.load() while a validation runs."""
+    """Records every path handed to open() / os.open() / numpy.load() while a validation runs
+    (documents and images are opened with os.open, non-blocking, since the untrusted-input work)."""
 
     def __init__(self, monkeypatch):
         self.paths: list[str] = []
-        real_open, real_load = builtins.open, np.load
+        real_open, real_load, real_os_open = builtins.open, np.load, os.open
+
+        def rec_os_open(file, *a, **kw):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                self.paths.append(os.path.realpath(os.fsdecode(file)))
+            return real_os_open(file, *a, **kw)
+
+        monkeypatch.setattr(os, "open", rec_os_open)
 
         def rec_open(file, *a, **kw):
             if isinstance(file, (str, bytes, os.PathLike)):
