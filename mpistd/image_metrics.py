@@ -55,7 +55,7 @@ def _correction(acquisition: Any) -> Any:
 
 
 def compute_image_results(model: Any, base_dir: Path | None, options: Options, out: Any) -> None:
-    from mpistd.quantities import ImageResult
+    from mpistd.plain import ImageResult
 
     jobs = list(_image_jobs(model))
     if not jobs:

@@ -15,29 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from mpistd.config import Options
+from mpistd.plain import ImageResult  # noqa: F401 - re-exported: mpistd.quantities.ImageResult
+from mpistd.plain import plain as _plain
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
 IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready form of a numerics result (dataclasses with to_dict, tuples, floats)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if hasattr(value, "to_dict"):
-        return _plain(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
-    try:  # numpy scalars
-        return _plain(value.item())
-    except AttributeError:
-        return str(value)
 
 
 @dataclass
@@ -204,25 +186,6 @@ class QuantificationQuantities:
         else:
             d["skipped"] = _plain(p)
         return d
-
-
-@dataclass
-class ImageResult:
-    """What became of one replicate's image: metrics, or the reason it could not be read."""
-
-    pointer: str  # the replicate
-    metrics: Any = None  # ImageMetrics
-    error_kind: str | None = None  # ImageError.kind
-    error: str | None = None
-    saturated: int = 0
-    out_of_range: int = 0
-    corrected: bool = False
-    threshold: float | None = None  # k·SD used for this image (None: no noise SD known)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,
-                "error_kind": self.error_kind,
-                "error": self.error, "saturated": self.saturated, "out_of_range": self.out_of_range}
 
 
 @dataclass

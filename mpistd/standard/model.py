@@ -136,7 +136,8 @@ def _json_names(cls: type[BaseModel]) -> frozenset[str]:
 class _Extensible(BaseModel):
     """Closed object that keeps ``x-`` keys (the extension namespace) and admits no ``null``."""
 
-    model_config = ConfigDict(strict=True, extra="allow", validate_by_alias=True, validate_by_name=False)
+    model_config = ConfigDict(strict=True, extra="allow", validate_by_alias=True, validate_by_name=False,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
