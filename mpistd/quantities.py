@@ -58,6 +58,19 @@ class PointQuantities:
         }
 
 
+def _line_fit() -> type:
+    """quantify.calibration.LineFit, imported on first use (rules ask `usable` many times)."""
+    global _LINE_FIT
+    if _LINE_FIT is None:
+        from mpistd.quantify.calibration import LineFit
+
+        _LINE_FIT = LineFit
+    return _LINE_FIT
+
+
+_LINE_FIT: type | None = None
+
+
 @dataclass
 class SeriesFit:
     """One recomputed straight line of a calibration, and its diagnostics."""
@@ -79,9 +92,7 @@ class SeriesFit:
 
     @property
     def usable(self) -> bool:
-        from mpistd.quantify.calibration import LineFit
-
-        return isinstance(self.fit, LineFit)
+        return isinstance(self.fit, _line_fit())
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -340,12 +351,17 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
                 xs: list[float], ys: list[float], options: Options, complete: bool = True) -> SeriesFit:
+    import numpy as np
+
     from mpistd.quantify import calibration as calc
     from mpistd.quantify import limits as lim
 
+    # one conversion to arrays for the fit and all its diagnostics (they take sequences or arrays)
+    xs_in, ys_in = xs, ys
+    xs, ys = np.asarray(xs_in, dtype=float), np.asarray(ys_in, dtype=float)
     fit = calc.fit_line(xs, ys, through_origin=origin, weighting=weighting)
     sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
-                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
+                   reported_index=k, x=tuple(xs_in), y=tuple(ys_in), fit=fit)
     if not isinstance(fit, calc.LineFit):
         return sf
     t = options.tolerances
