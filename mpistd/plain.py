@@ -10,23 +10,71 @@ from typing import Any
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready form of a numerics result (dataclasses with to_dict, tuples, floats)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if hasattr(value, "to_dict"):
-        return plain(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    """JSON-ready form of a numerics result (dataclasses with to_dict, tuples, floats).
+
+    None, bool, int and str stay as they are; a float that is NaN or infinite becomes None;
+    an object with ``to_dict`` is converted through it, a dict gets string keys, a list or a
+    tuple becomes a list, a dataclass a dict of its fields, a numpy scalar its Python value,
+    anything else its ``str``. How a type is converted is decided once per type (the same
+    tests, in the same order) and remembered: a report converts thousands of small objects.
+    """
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        convert = _converter_for(value)
+        if convert is not _scalar_item:  # a numpy scalar's conversion may fail per value
+            _CONVERTERS[type(value)] = convert
+    return convert(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _float(value: float) -> Any:
+    return value if value == value and abs(value) != _INF else None
+
+
+def _through_to_dict(value: Any) -> Any:
+    return plain(value.to_dict())
+
+
+def _mapping(value: dict) -> dict:
+    return {str(k): plain(v) for k, v in value.items()}
+
+
+def _sequence(value: Any) -> list:
+    return [plain(v) for v in value]
+
+
+def _fields(value: Any) -> dict:
+    return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+
+
+def _scalar_item(value: Any) -> Any:
     try:  # numpy scalars
         return plain(value.item())
     except AttributeError:
         return str(value)
+
+
+def _converter_for(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return _same
+    if isinstance(value, float):
+        return _float
+    if hasattr(value, "to_dict"):
+        return _through_to_dict
+    if isinstance(value, dict):
+        return _mapping
+    if isinstance(value, (list, tuple)):
+        return _sequence
+    if hasattr(value, "__dataclass_fields__"):
+        return _fields
+    return _scalar_item
+
+
+_INF = float("inf")
+_CONVERTERS: dict[type, Any] = {}
 
 
 @dataclass
