@@ -389,7 +389,7 @@ def _design(xa: np.ndarray) -> _Design:
     d = _DESIGNS.get(key)
     if d is None:
         global _DESIGN_VALUES
-        # a bounded memory: a few dozen designs of ordinary size, never more than ~1 M values
+        # a bounded memory: a few dozen designs of ordinary size, never more than 200 000 x values
         if len(_DESIGNS) >= 64 or _DESIGN_VALUES + xa.size > _MAX_DESIGN_VALUES:
             _DESIGNS.clear()
             _DESIGN_VALUES = 0
@@ -402,12 +402,22 @@ def _design(xa: np.ndarray) -> _Design:
 
 _DESIGNS: dict[bytes, _Design] = {}
 _DESIGN_VALUES = 0
-_MAX_DESIGN_VALUES = 1_000_000
+_MAX_DESIGN_VALUES = 200_000  # x values held (each design keeps a few arrays of its size)
 
 
 def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the diagnostics of one fit (and the fits of one calibration) group the same x values
     return _design(xa).groups
+
+
+def _sample_variance(a: np.ndarray) -> float:
+    """``float(np.var(a, ddof=1))`` of a 1-D float array: the same operations in the same order
+    (mean = Σa / n; Σ(a − mean)² / (n − 1), each Σ numpy's pairwise sum), without np.var's
+    per-call overhead (it matters for the two end levels of every fit)."""
+    n = a.size
+    mean = np.add.reduce(a, keepdims=True) / n
+    d = a - mean
+    return float(np.add.reduce(d * d) / (n - 1))
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:
@@ -444,7 +454,7 @@ def fit_line(
     if n < 3:
         return Unusable(f"{n} point(s): a line needs at least 3")
     design = _design(xa)
-    if not (design.finite and np.all(np.isfinite(ya))):
+    if not (design.finite and np.isfinite(ya).all()):
         return Unusable("non-finite x or y values")
     levels = design.n_levels
     if levels < 2:
@@ -603,7 +613,7 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     if n < 4:
         return Skipped("mandel", f"{n} points: Mandel's test needs at least 4")
     design = _design(xa)
-    if not (design.finite and np.all(np.isfinite(ya))):
+    if not (design.finite and np.isfinite(ya).all()):
         return Skipped("mandel", "non-finite x or y values")
     if design.n_levels < 3:
         return Skipped("mandel", "fewer than 3 distinct levels: no quadratic can be fitted")
@@ -689,7 +699,7 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     if xa.size == 0:
         return Skipped("homoscedasticity", "no data or non-finite values")
     design = _design(xa)
-    if not (design.finite and np.all(np.isfinite(ya))):
+    if not (design.finite and np.isfinite(ya).all()):
         return Skipped("homoscedasticity", "no data or non-finite values")
     levels, inverse, counts = design.groups
     if levels.size < 2:
@@ -704,8 +714,8 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     low, high = design.ends()
     y_low = ya[low]
     y_high = ya[high]
-    var_low = float(np.var(y_low, ddof=1))
-    var_high = float(np.var(y_high, ddof=1))
+    var_low = _sample_variance(y_low)
+    var_high = _sample_variance(y_high)
     for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
         if _is_zero_ss(v * (yy.size - 1), float(yy @ yy)):
             return Skipped("homoscedasticity", f"zero variance at the {name} level")
