@@ -622,7 +622,7 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
         return x_part
     z, szz, u, uu = x_part
     with np.errstate(all="ignore"):
-        yc = ya - ya.mean()
+        yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
         r_lin = yc - z * (float(z @ yc) / szz)
         ur = float(u @ r_lin)
         r_quad = r_lin - (ur / uu) * u
