@@ -538,5 +538,5 @@ def parse_dataset(document: Any) -> Dataset:
     """The model of a document (raises ``pydantic.ValidationError`` where the schema would fail)."""
     from mpistd.standard.model_cache import ensure_validator
 
-    ensure_validator(Dataset, __file__)  # the compiled validator from the per-user cache, else built now
+    ensure_validator()  # the compiled validator from the per-user cache, else built now
     return Dataset.model_validate(document)

@@ -44,14 +44,14 @@ def cache_dir() -> Path | None:
         return None
 
 
-def _key(source: str) -> str:
+def _key(model: Any) -> str:
     import pydantic
     import pydantic_core
 
     from mpistd import __version__
 
     h = hashlib.sha256()
-    h.update(Path(source).read_bytes())
+    h.update(Path(model.__file__).read_bytes())
     for part in (pydantic.VERSION, pydantic_core.__version__, sys.version, __version__):
         h.update(b"\0" + str(part).encode())
     return h.hexdigest()[:32]
@@ -104,14 +104,16 @@ def _write(path: Path, data: bytes) -> None:
         pass  # a read-only or missing home: the model is simply built on each run
 
 
-def ensure_validator(cls: Any, model_source: str) -> None:
-    """Give the model class ``cls`` (``Dataset``, defined in the file ``model_source``) its
-    compiled validator: from the cache if a fresh one is there, else built now (and cached for
-    the next run). Idempotent and cheap after the first call."""
+def ensure_validator() -> None:
+    """Give ``Dataset`` its compiled validator: from the cache if a fresh one is there, else
+    built now (and cached for the next run). Idempotent and cheap after the first call."""
     global _READY, source
     if _READY:
         return
     _READY = True
+    from mpistd.standard import model
+
+    cls = model.Dataset
     if getattr(cls, "__pydantic_complete__", False):
         return  # already built (by pydantic or an earlier call)
     folder = cache_dir()
@@ -120,7 +122,7 @@ def ensure_validator(cls: Any, model_source: str) -> None:
     import pickle
 
     try:
-        path = folder / f"dataset-validator-{_key(model_source)}.pickle"
+        path = folder / f"dataset-validator-{_key(model)}.pickle"
     except OSError:
         return
     data = _read(path)
