@@ -191,9 +191,7 @@ def _warm_up() -> None:
     import mpistd.rules.registry as registry
     from mpistd.quantify import _stats
     from mpistd.standard import model, schema  # noqa: F401
-    from mpistd.standard.model_cache import ensure_validator
 
-    ensure_validator()  # the workers inherit the compiled model validator
     registry.all_rules()
     _stats.t_quantile(0.975, 10)
     schema.fast_is_valid({}, "1.0")

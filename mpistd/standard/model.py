@@ -81,9 +81,6 @@ class Pattern:
     def __repr__(self) -> str:  # shows in pydantic's field reprs
         return f"Pattern({self.pattern!r})"
 
-    def __reduce__(self) -> tuple:  # pickled by its source (model_cache): re's cache then hits
-        return (Pattern, (self.pattern, self.what))
-
 
 def _is_date(value: str) -> str:
     try:
@@ -536,7 +533,4 @@ def _by_id(objects: list[Any]) -> dict[str, Any]:
 
 def parse_dataset(document: Any) -> Dataset:
     """The model of a document (raises ``pydantic.ValidationError`` where the schema would fail)."""
-    from mpistd.standard.model_cache import ensure_validator
-
-    ensure_validator()  # the compiled validator from the per-user cache, else built now
     return Dataset.model_validate(document)
