@@ -4,9 +4,12 @@ Generates N datasets of ~50 kB (6 series × 8 levels × 3 replicates, 4 metrics,
 times `mpistd validate TREE --jobs 1` and `--jobs 2` end to end (process start included),
 against the floor measured in the same run: a Python process that only reads and json-parses
 the same files. Peak memory (max RSS of mpistd and its workers) is measured for 100 and for N
-datasets, to show it does not grow with the count.
+datasets (or --rss-n), to show it does not grow with the count. On a shared machine the
+parallel run can only be as fast as the cores it gets: the run first times a pure-Python task
+in one process and in two, and prints how much faster two were, so a --jobs 2 ratio can be read
+against the capacity that was really there.
 
-    python benchmarks/bench_tree.py [--n 1000]
+    python benchmarks/bench_tree.py [--n 1000] [--rss-n 10000] [--repeat 2]
 """
 from __future__ import annotations
 
@@ -34,6 +37,13 @@ def timed(cmd: list[str], env: dict) -> tuple[float, int, int]:
     return elapsed, proc.returncode, max(peak, before)
 
 
+def compile_bytecode() -> None:
+    """Byte-compile mpistd first, as an installed package is (pip compiles on install): with
+    PYTHONDONTWRITEBYTECODE set, a source checkout would otherwise be compiled on every run."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mpistd")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def peak_rss_kib(cmd: list[str], env: dict) -> int:
     # a fresh measuring process, so an earlier larger child does not mask this one's peak
     probe = ("import resource,subprocess,sys;subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL);"
@@ -42,11 +52,38 @@ def peak_rss_kib(cmd: list[str], env: dict) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def _burn(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def parallel_capacity() -> float:
+    """How many times faster two processes do 4 equal CPU-bound tasks than one (2.0: two free cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    work = [2_000_000] * 4
+    t = time.perf_counter()
+    for w in work:
+        _burn(w)
+    serial = time.perf_counter() - t
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_burn, [1000, 1000]))  # start the workers before timing
+        t = time.perf_counter()
+        list(pool.map(_burn, work))
+        parallel = time.perf_counter() - t
+    return serial / parallel
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--rss-n", type=int, default=None, help="datasets of the larger memory run (default: --n)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each command; the best is reported")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "tree"
         files = write_tree(root, args.n)
@@ -54,20 +91,29 @@ def main() -> None:
         print(f"{args.n} datasets, {size / 1024:.1f} kB each on average")
         floor_code = ("import json,pathlib,sys;[json.loads(p.read_text()) for p in "
                       "sorted(pathlib.Path(sys.argv[1]).rglob('*.mpical.json'))]")
+        print(f"parallel capacity now: 2 processes ran {parallel_capacity():.2f}x as fast as 1 on a CPU-bound task")
         floor = min(timed([sys.executable, "-c", floor_code, str(root)], env)[0] for _ in range(3))
         print(f"floor (read + json.loads in one process): {floor:.2f} s = {args.n / floor:,.0f} datasets/s")
         base = [sys.executable, "-m", "mpistd", "validate", str(root)]
         for jobs in (1, 2):
-            runs = [timed(base + ["--jobs", str(jobs)], env) for _ in range(2)]
+            runs = [timed(base + ["--jobs", str(jobs)], env) for _ in range(args.repeat)]
             best = min(r[0] for r in runs)
             codes = {r[1] for r in runs}
             print(f"mpistd --jobs {jobs}: {best:.2f} s = {args.n / best:,.0f} datasets/s "
                   f"({best / floor:.1f}x the floor; exit {sorted(codes)})")
         small_root = Path(tmp) / "small"
         write_tree(small_root, 100)
-        for label, tree in (("100", small_root), (str(args.n), root)):
+        big_n = args.rss_n or args.n
+        big_root = root
+        if big_n != args.n:
+            big_root = Path(tmp) / "big"
+            write_tree(big_root, big_n)
+        peaks: list[int] = []
+        for label, tree in (("100", small_root), (str(big_n), big_root)):
             rss = peak_rss_kib([sys.executable, "-m", "mpistd", "validate", str(tree), "--jobs", "2"], env)
+            peaks.append(rss)
             print(f"peak RSS, {label} datasets, --jobs 2: {rss / 1024:.0f} MiB")
+        print(f"peak RSS, {big_n} vs 100 datasets: {peaks[1] / peaks[0]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -84,8 +84,8 @@ def _correction(acquisition: Any) -> Any:
 
 
 def compute_image_results(model: Any, base_dir: Path | None, options: Options, out: Any) -> None:
+    from mpistd.plain import ImageResult
     from mpistd.quantify import imaging
-    from mpistd.quantities import ImageResult
 
     jobs = list(_image_jobs(model))
     if not jobs:

@@ -15,29 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mpistd.config import Options
+from mpistd.plain import ImageResult  # noqa: F401 - re-exported: mpistd.quantities.ImageResult
+from mpistd.plain import plain as _plain
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
+_POINT_METRICS = (*METRICS, "fwhm_mm")
 IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready form of a numerics result (dataclasses with to_dict, tuples, floats)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if hasattr(value, "to_dict"):
-        return _plain(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
-    try:  # numpy scalars
-        return _plain(value.item())
-    except AttributeError:
-        return str(value)
 
 
 @dataclass
@@ -76,6 +59,19 @@ class PointQuantities:
         }
 
 
+def _line_fit() -> type:
+    """quantify.calibration.LineFit, imported on first use (rules ask `usable` many times)."""
+    global _LINE_FIT
+    if _LINE_FIT is None:
+        from mpistd.quantify.calibration import LineFit
+
+        _LINE_FIT = LineFit
+    return _LINE_FIT
+
+
+_LINE_FIT: type | None = None
+
+
 @dataclass
 class SeriesFit:
     """One recomputed straight line of a calibration, and its diagnostics."""
@@ -97,9 +93,7 @@ class SeriesFit:
 
     @property
     def usable(self) -> bool:
-        from mpistd.quantify.calibration import LineFit
-
-        return isinstance(self.fit, LineFit)
+        return isinstance(self.fit, _line_fit())
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -213,37 +207,6 @@ class QuantificationQuantities:
 
 
 @dataclass
-class ImageResult:
-    """What became of one replicate's image: metrics, or the reason it could not be read."""
-
-    pointer: str  # the replicate
-    metrics: Any = None  # ImageMetrics
-    error_kind: str | None = None  # ImageError.kind
-    error: str | None = None
-    saturated: int = 0
-    out_of_range: int = 0
-    corrected: bool = False
-    threshold: float | None = None  # k·SD used for this image (None: no noise SD known)
-    # what the file itself states (load.images.LoadedImage without its pixels), for MPI017/MPI018
-    file_spacing_mm: dict[str, float] | None = None
-    spacing_source: str | None = None
-    frames: int = 1
-    channels: int = 1
-    frame: int = 0
-    channel: int = 0
-    tracers: tuple[Any, ...] = ()  # load.images.TracerInfo
-    # the pixel size the metrics used, and where the file's own one disagreed (MPI017)
-    spacing_mm: dict[str, float] | None = None
-    declared_spacing_mm: dict[str, float] | None = None  # the image's, else the acquisition's pixel_size_mm
-    spacing_error: str | None = None  # the file states an unusable pixel size (the declared one stood in)
-    spacing_conflicts: tuple[tuple[str, float, float], ...] = ()  # (axis, file mm, declared mm) beyond tolerance
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,
-                "error_kind": self.error_kind,
-                "error": self.error, "saturated": self.saturated, "out_of_range": self.out_of_range}
-
-
 @dataclass
 class DatasetQuantities:
     estimator: str
@@ -322,10 +285,11 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
                 n_replicates=len(pt.replicates),
                 holder_positions=tuple(r.holder_position for r in pt.replicates),
             )
-            for metric in (*METRICS, "fwhm_mm"):
-                vals = _metric_values(pt, metric)
-                if vals is not None:
-                    pq.replicate_values[metric] = vals
+            reps = pt.replicates
+            for metric in _POINT_METRICS:  # as _metric_values, inlined: 4 metrics of every point
+                vals = [getattr(r, metric, None) for r in reps]
+                if not any(v is None for v in vals):
+                    pq.replicate_values[metric] = [float(v) for v in vals]
             points.append(pq)
         if m_particle:
             _spacing(points, m_particle, estimator)
@@ -401,12 +365,17 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
                 xs: list[float], ys: list[float], options: Options, complete: bool = True,
                 blank_variance: float | None = None) -> SeriesFit:
+    import numpy as np
+
     from mpistd.quantify import calibration as calc
     from mpistd.quantify import limits as lim
 
+    # one conversion to arrays for the fit and all its diagnostics (they take sequences or arrays)
+    xs_in, ys_in = xs, ys
+    xs, ys = np.asarray(xs_in, dtype=float), np.asarray(ys_in, dtype=float)
     fit = calc.fit_line(xs, ys, through_origin=origin, weighting=weighting)
     sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
-                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
+                   reported_index=k, x=tuple(xs_in), y=tuple(ys_in), fit=fit)
     if not isinstance(fit, calc.LineFit):
         return sf
     t = options.tolerances

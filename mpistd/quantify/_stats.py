@@ -10,9 +10,12 @@ All functions take plain floats / ints and return plain Python floats.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["t_quantile", "t_cdf", "t_two_sided_p", "f_quantile", "f_sf"]
 
 
+@lru_cache(maxsize=4096)  # a pure function, asked for the same few df by every fit
 def t_quantile(p: float, df: float) -> float:
     """Quantile t(df, p) of Student's t distribution: P(T <= t) = p."""
     from scipy.special import stdtrit
@@ -34,6 +37,7 @@ def t_two_sided_p(t: float, df: float) -> float:
     return float(min(1.0, 2.0 * stdtr(df, -abs(t))))
 
 
+@lru_cache(maxsize=4096)
 def f_quantile(p: float, dfn: float, dfd: float) -> float:
     """Quantile F(dfn, dfd; p) of Fisher's F distribution: P(F <= f) = p."""
     from scipy.special import fdtri

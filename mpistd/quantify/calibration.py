@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 
@@ -323,21 +323,113 @@ def _weights_and_mean(xa: np.ndarray, weighting: str) -> tuple[np.ndarray, float
     return w, raw_mean
 
 
-def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # the diagnostics of one fit all group the same x values: remember the last grouping
+class _Design:
+    """What depends on the x values alone, computed once for every fit and diagnostic of them.
+
+    The fits of one calibration share their x (one per metric, on the same basis), and each
+    fit's diagnostics group the same x again; every value here is the very expression the
+    functions below would otherwise evaluate each time, so results are bit-for-bit the same.
+    """
+
+    __slots__ = ("xa", "finite", "groups", "n_levels", "_weights", "_wls", "_mandel", "_ends", "_range")
+
+    def __init__(self, xa: np.ndarray) -> None:
+        self.xa = xa
+        self.finite = bool(np.all(np.isfinite(xa)))
+        levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)  # empty x: empty arrays
+        for arr in (levels, inverse, counts):
+            arr.flags.writeable = False
+        self.groups: tuple[np.ndarray, np.ndarray, np.ndarray] = (levels, inverse.ravel(), counts)
+        self.n_levels = int(levels.size)
+        self._weights: dict[str, Any] = {}
+        self._wls: dict[str, tuple[float, float, np.ndarray, float, np.ndarray]] = {}
+        self._mandel: tuple[Any, ...] | Skipped | None = None
+        self._ends: tuple[np.ndarray, np.ndarray] | None = None
+        self._range: tuple[float, float] | None = None
+
+    def weights_and_mean(self, weighting: str) -> tuple[np.ndarray, float] | Unusable:
+        """The mean-1 weights and the raw weights' mean (see _weights_and_mean), once per weighting."""
+        got = self._weights.get(weighting)
+        if got is None:
+            got = _weights_and_mean(self.xa, weighting)
+            if not isinstance(got, Unusable):
+                got[0].flags.writeable = False
+            self._weights[weighting] = got
+        return cast("tuple[np.ndarray, float] | Unusable", got)
+
+    def weights(self, weighting: str) -> np.ndarray | Unusable:
+        got = self.weights_and_mean(weighting)
+        return got if isinstance(got, Unusable) else got[0]
+
+    def wls(self, weighting: str, w: np.ndarray) -> tuple[float, float, np.ndarray, float, np.ndarray]:
+        """(Σw, weighted x̄, x − x̄, Q_x, per-level Σw) of fit_line and lack_of_fit."""
+        got = self._wls.get(weighting)
+        if got is None:
+            xa = self.xa
+            with np.errstate(all="ignore"):
+                sw = float(w.sum())
+                x_mean = float(w @ xa) / sw
+                dx = xa - x_mean
+                q_x = float(w @ (dx * dx))
+            dx.flags.writeable = False
+            w_level = np.bincount(self.groups[1], weights=w, minlength=self.n_levels)
+            w_level.flags.writeable = False
+            got = self._wls[weighting] = (sw, x_mean, dx, q_x, w_level)
+        return got
+
+    def x_range(self) -> tuple[float, float]:
+        if self._range is None:
+            self._range = (float(self.xa.min()), float(self.xa.max()))
+        return self._range
+
+    def mandel(self) -> tuple[Any, ...] | Skipped:
+        """Mandel's x part: (z, z·z, u, u·u), or why the x levels cannot carry a quadratic."""
+        if self._mandel is None:
+            self._mandel = _mandel_design(self.xa)
+        return self._mandel
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the lowest and the highest level's points, in data order."""
+        if self._ends is None:
+            levels, inverse, _counts = self.groups
+            self._ends = (np.flatnonzero(inverse == 0), np.flatnonzero(inverse == levels.size - 1))
+        return self._ends
+
+
+def _design(xa: np.ndarray) -> _Design:
     key = xa.tobytes()
-    if _LAST_GROUPS[0] == key:
-        cached: tuple[np.ndarray, np.ndarray, np.ndarray] = _LAST_GROUPS[1]
-        return cached
-    levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
-    for arr in (levels, inverse, counts):
-        arr.flags.writeable = False
-    result = (levels, inverse.ravel(), counts)
-    _LAST_GROUPS[0], _LAST_GROUPS[1] = key, result
-    return result
+    d = _DESIGNS.get(key)
+    if d is None:
+        global _DESIGN_VALUES
+        # a bounded memory: a few dozen designs of ordinary size, never more than 200 000 x values
+        if len(_DESIGNS) >= 64 or _DESIGN_VALUES + xa.size > _MAX_DESIGN_VALUES:
+            _DESIGNS.clear()
+            _DESIGN_VALUES = 0
+        xa = xa.copy()
+        xa.flags.writeable = False
+        d = _DESIGNS[key] = _Design(xa)
+        _DESIGN_VALUES += xa.size
+    return d
 
 
-_LAST_GROUPS: list[Any] = [None, None]
+_DESIGNS: dict[bytes, _Design] = {}
+_DESIGN_VALUES = 0
+_MAX_DESIGN_VALUES = 200_000  # x values held (each design keeps a few arrays of its size)
+
+
+def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # the diagnostics of one fit (and the fits of one calibration) group the same x values
+    return _design(xa).groups
+
+
+def _sample_variance(a: np.ndarray) -> float:
+    """``float(np.var(a, ddof=1))`` of a 1-D float array: the same operations in the same order
+    (mean = Σa / n; Σ(a − mean)² / (n − 1), each Σ numpy's pairwise sum), without np.var's
+    per-call overhead (it matters for the two end levels of every fit)."""
+    n = a.size
+    mean = np.add.reduce(a, keepdims=True) / n
+    d = a - mean
+    return float(np.add.reduce(d * d) / (n - 1))
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:
@@ -373,23 +465,21 @@ def fit_line(
     n = int(xa.size)
     if n < 3:
         return Unusable(f"{n} point(s): a line needs at least 3")
-    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+    design = _design(xa)
+    if not (design.finite and np.isfinite(ya).all()):
         return Unusable("non-finite x or y values")
-    levels = int(np.unique(xa).size)
+    levels = design.n_levels
     if levels < 2:
         return Unusable("a single x level: a line needs at least 2 distinct levels")
-    weights = _weights_and_mean(xa, weighting)
+    weights = design.weights_and_mean(weighting)
     if isinstance(weights, Unusable):
         return weights
     w, weight_mean = weights
 
+    sw, x_mean, dx, q_x, _w_level = design.wls(weighting, w)
     with np.errstate(all="ignore"):
-        sw = float(w.sum())
-        x_mean = float(w @ xa) / sw
         y_mean = float(w @ ya) / sw
-        dx = xa - x_mean
         dy = ya - y_mean
-        q_x = float(w @ (dx * dx))
         scale = float(w @ (ya * ya))
         if not (q_x > 0.0) or not math.isfinite(q_x):
             return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
@@ -448,8 +538,8 @@ def fit_line(
         residual_sd=float(residual_sd),
         n=n,
         levels=levels,
-        x_min=float(xa.min()),
-        x_max=float(xa.max()),
+        x_min=design.x_range()[0],
+        x_max=design.x_range()[1],
         x_mean=float(x_mean),
         y_mean=float(y_mean),
         q_x=float(q_x),
@@ -484,7 +574,8 @@ def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
         return Skipped("lack_of_fit", "no usable line")
     xa, ya = _as_pair(x, y)
     _check_data_of_fit(xa, fit)
-    levels, inverse, _counts = _groups(xa)
+    design = _design(xa)
+    levels, inverse, _counts = design.groups
     k = int(levels.size)
     n = int(xa.size)
     p = 1 if fit.through_origin else 2
@@ -494,10 +585,10 @@ def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
         return Skipped("lack_of_fit", "no replicates at any level: pure error cannot be estimated")
     if df_lof <= 0:
         return Skipped("lack_of_fit", f"{k} levels leave no degrees of freedom for lack of fit")
-    w = _weights(xa, fit.weighting)
+    w = design.weights(fit.weighting)
     if isinstance(w, Unusable):  # pragma: no cover - the fit would have been unusable
         return Skipped("lack_of_fit", w.reason)
-    w_level = np.bincount(inverse, weights=w, minlength=k)
+    w_level = design.wls(fit.weighting, w)[4]
     mean_level = np.bincount(inverse, weights=w * ya, minlength=k) / w_level
     pe = ya - mean_level[inverse]
     ss_pe = float(w @ (pe * pe))
@@ -535,24 +626,17 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     n = int(xa.size)
     if n < 4:
         return Skipped("mandel", f"{n} points: Mandel's test needs at least 4")
-    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+    design = _design(xa)
+    if not (design.finite and np.isfinite(ya).all()):
         return Skipped("mandel", "non-finite x or y values")
-    if np.unique(xa).size < 3:
+    if design.n_levels < 3:
         return Skipped("mandel", "fewer than 3 distinct levels: no quadratic can be fitted")
+    x_part = design.mandel()
+    if isinstance(x_part, Skipped):
+        return x_part
+    z, szz, u, uu = x_part
     with np.errstate(all="ignore"):
-        xc = xa - xa.mean()
-        spread = float(np.max(np.abs(xc)))
-        z = xc / spread if spread > 0.0 else xc
-        z2 = z * z
-        szz = float(z @ z)
-        if not (szz > 0.0 and math.isfinite(szz)):
-            return Skipped("mandel", "the x levels cannot be told apart numerically")
-        u = z2 - z2.mean() - z * (float(z2 @ z) / szz)
-        uu = float(u @ u)
-        # u spans the quadratic direction; ~0 means fewer than 3 effective levels
-        if not (uu > 1e-20 * n and math.isfinite(uu)):
-            return Skipped("mandel", "the x levels cannot be told apart numerically")
-        yc = ya - ya.mean()
+        yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
         r_lin = yc - z * (float(z @ yc) / szz)
         ur = float(u @ r_lin)
         r_quad = r_lin - (ur / uu) * u
@@ -567,6 +651,27 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     if not math.isfinite(f):
         return Skipped("mandel", "numerical overflow")
     return Mandel(f=float(f), df1=1, df2=int(df2), p_value=_stats.f_sf(f, 1, df2))
+
+
+def _mandel_design(xa: np.ndarray) -> tuple[Any, ...] | Skipped:
+    """The x part of :func:`mandel` (z, z·z, u, u·u), or why it cannot be computed."""
+    n = int(xa.size)
+    with np.errstate(all="ignore"):
+        xc = xa - xa.mean()
+        spread = float(np.max(np.abs(xc)))
+        z = xc / spread if spread > 0.0 else xc
+        z2 = z * z
+        szz = float(z @ z)
+        if not (szz > 0.0 and math.isfinite(szz)):
+            return Skipped("mandel", "the x levels cannot be told apart numerically")
+        u = z2 - z2.mean() - z * (float(z2 @ z) / szz)
+        uu = float(u @ u)
+        # u spans the quadratic direction; ~0 means fewer than 3 effective levels
+        if not (uu > 1e-20 * n and math.isfinite(uu)):
+            return Skipped("mandel", "the x levels cannot be told apart numerically")
+    z.flags.writeable = False
+    u.flags.writeable = False
+    return z, szz, u, uu
 
 
 def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackCalc, ...]:
@@ -605,9 +710,12 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     is zero.
     """
     xa, ya = _as_pair(x, y)
-    if xa.size == 0 or not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+    if xa.size == 0:
         return Skipped("homoscedasticity", "no data or non-finite values")
-    levels, inverse, counts = _groups(xa)
+    design = _design(xa)
+    if not (design.finite and np.isfinite(ya).all()):
+        return Skipped("homoscedasticity", "no data or non-finite values")
+    levels, inverse, counts = design.groups
     if levels.size < 2:
         return Skipped("homoscedasticity", "fewer than 2 levels")
     n_low, n_high = int(counts[0]), int(counts[-1])
@@ -617,10 +725,11 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
             f"needs at least 3 replicates at the lowest and highest level "
             f"(has {n_low} and {n_high})",
         )
-    y_low = ya[inverse == 0]
-    y_high = ya[inverse == levels.size - 1]
-    var_low = float(np.var(y_low, ddof=1))
-    var_high = float(np.var(y_high, ddof=1))
+    low, high = design.ends()
+    y_low = ya[low]
+    y_high = ya[high]
+    var_low = _sample_variance(y_low)
+    var_high = _sample_variance(y_high)
     for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
         if _is_zero_ss(v * (yy.size - 1), float(yy @ yy)):
             return Skipped("homoscedasticity", f"zero variance at the {name} level")

@@ -13,7 +13,6 @@ Heavy imports (jsonschema, referencing, jsonschema_rs) happen on first use, not 
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -330,6 +329,8 @@ def _message(error: ValidationError, path: tuple[str | int, ...]) -> str:
         options = ", ".join(repr(v) for v in value)
         hint = ""
         if isinstance(instance, str) and len(instance) <= 100:
+            import difflib  # only for a message: not on the clean path
+
             close = difflib.get_close_matches(instance, [v for v in value if isinstance(v, str)], n=1)
             if close:
                 hint = f" (did you mean {close[0]!r}?)"

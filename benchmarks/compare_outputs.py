@@ -1,0 +1,83 @@
+"""Results unchanged: byte-for-byte comparison of `mpistd validate --format json --reproducible`
+between this checkout and a base commit (default: 423df08, the merge base of the speed work).
+
+The base commit's `mpistd/` is extracted with `git archive` into a temporary folder (no worktree
+is touched) and both versions validate the same inputs with the same interpreter: the generated
+benchmark tree (benchmarks/_tree.py) and, with --reference, the conformance vectors and the
+corpus. Exits 1 and names the first differing line when the outputs differ.
+
+    python benchmarks/compare_outputs.py [--base 423df08] [--n 200] [--reference]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tree import write_tree  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def extract(commit: str, dest: Path) -> None:
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit, "mpistd", "schemas"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def run(code_root: Path, targets: list[Path], cwd: Path) -> tuple[bytes, int]:
+    # cwd is a neutral folder: `python -m` puts it first on sys.path, so it must hold no mpistd
+    env = {**os.environ, "PYTHONPATH": str(code_root)}
+    proc = subprocess.run([sys.executable, "-m", "mpistd", "validate", *map(str, targets), "--format", "json",
+                           "--reproducible"], env=env, cwd=cwd, capture_output=True)
+    return proc.stdout, proc.returncode
+
+
+def first_difference(a: bytes, b: bytes) -> str:
+    la, lb = a.decode().splitlines(), b.decode().splitlines()
+    for i, (x, y) in enumerate(zip(la, lb), 1):
+        if x != y:
+            return f"line {i}:\n  base: {x.strip()[:200]}\n  this: {y.strip()[:200]}"
+    return f"one output is a prefix of the other ({len(la)} vs {len(lb)} lines)"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default="423df08")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--reference", action="store_true",
+                    help="also compare over reference_data/conformance and reference_data/corpus")
+    args = ap.parse_args()
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        base_root = Path(tmp) / "base"
+        extract(args.base, base_root)
+        tree = Path(tmp) / "tree"
+        write_tree(tree, args.n)
+        sets = [("benchmark tree", [tree], Path(tmp))]
+        if args.reference:
+            for name in ("conformance", "corpus"):
+                folder = ROOT / "reference_data" / name
+                if folder.is_dir():
+                    sets.append((f"reference_data/{name}", [folder], Path(tmp)))
+        for label, targets, cwd in sets:
+            old, old_code = run(base_root, targets, cwd)
+            new, new_code = run(ROOT, targets, cwd)
+            same = old == new and old_code == new_code
+            failed |= not same
+            print(f"{label}: {len(new):,} bytes of JSON, exit {old_code} (base) / {new_code} (this): "
+                  f"{'identical' if same else 'DIFFERENT'}")
+            if not same and old != new:
+                print(first_difference(old, new))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
