@@ -8,9 +8,12 @@ fits of a batch are solved together.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 from mpistd.config import Options
 
@@ -97,6 +100,9 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
                                                                         loaded.frame, loaded.channel)
         result.tracers = loaded.tracers
         image = loaded.array
+        # voxels the file excludes (MDF isOverscanRegion) come as NaN; say so rather than "NaN pixels"
+        overscan = loaded.mask is not None and not loaded.mask.all()
+        other_nan = overscan and not np.isfinite(image[loaded.mask]).all()
         spacing = _spacing(ref, loaded, acquisition)
         if spacing is None:
             result.error_kind, result.error = "format", "no pixel size: give image.pixel_size_mm or acquisition.pixel_size_mm"
@@ -134,11 +140,14 @@ def _run_batch(batch: list, model: Any, base_dir: Path | None, options: Options,
         arrays.append(image)
         spacings.append(spacing)
         thresholds.append(threshold)
-        pending.append(result)
+        pending.append((result, overscan, other_nan))
     if not arrays:
         return
     # no threshold: one no finite pixel exceeds, so the ROI is empty and only max and FWHM remain
     metrics = imaging.quantify_images(arrays, spacings, threshold=[t if t is not None else NO_THRESHOLD for t in thresholds],
                                       roi_method=roi_method, fwhm_axis=axis)
-    for result, m in zip(pending, metrics):
+    for (result, overscan, other_nan), m in zip(pending, metrics):
+        if overscan:
+            m = dataclasses.replace(m, problems=tuple(p for p in m.problems if p != "nan_pixels" or other_nan)
+                                    + ("overscan_excluded",))
         result.metrics = m

@@ -75,6 +75,8 @@ def _what_was_applied(ctx: RuleContext, result: Any, acquisition: Any) -> str:
     m = result.metrics
     if m is not None and "nan_pixels" in m.problems:
         nan = "; the image has non-finite (NaN) pixels, left out of every metric"
+    if m is not None and "overscan_excluded" in m.problems:
+        nan += "; overscan voxels excluded (MDF /reconstruction/isOverscanRegion) from every metric"
     return f"{corr}, {thr}{nan}"
 
 

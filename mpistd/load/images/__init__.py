@@ -26,21 +26,15 @@ Format notes:
   2D: rows are z, columns x; PixelSpacing = [row spacing, column spacing] gives z, x.
   Multi-frame 3D: frames are z, rows y, columns x; PixelSpacing gives y, x and z comes
   from SpacingBetweenSlices, else SliceThickness.
-- ``mdf`` (MDF v2, MagneticParticleImaging/MDF, specification/MDF.tex, section
-  "Reconstruction Results"): ``/reconstruction/data`` is Q × P × S (frames × voxels ×
-  channels; the specification lists dimensions slowest first, which is h5py's order);
-  frame 0, channel 0 is taken. ``/reconstruction/size`` is (Nx, Ny, Nz) and voxels are
-  ordered x fastest, then y, then z (``order`` default "xyz"; the specification's
-  calibration section: "ordered with respect to their x position first, second ... y
-  and last ... z"; the repository's julia/reco.jl reshapes column-major as
-  (N[1], N[2]), x first; MPIFiles.jl's saveRecoData writes a column-major
-  (channels, voxels, frames) array, which h5py sees as (frames, voxels, channels)).
-  So the voxel vector reshapes C-order to (Nz, Ny, Nx) = mpistd's (z, y, x) directly. A 2D image is one with Ny = 1: (z, x). Other ``order`` values are refused.
-  Spacing = fieldOfView (m, x, y, z) / size, in mm.
+- ``mdf`` (MDF v2.0–2.1, MagneticParticleImaging/MDF, specification/MDF.tex): one frame
+  and channel of ``/reconstruction/data`` on the grid of ``size`` or ``positions``, links,
+  external storage and virtual datasets refused before any read; see
+  :mod:`mpistd.load.images.mdf` for the layouts read and refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -202,7 +196,7 @@ def load_image(
         else:
             src = _read_verified(path, size, relative, sha256)
     try:
-        arr, spacing = _READERS[fmt](src, size, max_bytes, what, request or ReadRequest())
+        out = _READERS[fmt](src, size, max_bytes, what, request or ReadRequest())
     except ImageError:
         raise
     except MemoryError:
@@ -210,4 +204,7 @@ def load_image(
     except Exception as exc:  # any reader library failure is a finding, not a traceback
         reason = str(exc).replace(str(path), relative)  # name the file as the dataset does
         raise ImageError("unreadable", f"{what} cannot be read: {type(exc).__name__}: {reason}") from None
+    if isinstance(out, LoadedImage):  # a reader that states more than pixels and spacing (MDF)
+        return dataclasses.replace(out, array=_as_image(out.array, what), format=fmt)
+    arr, spacing = out
     return LoadedImage(_as_image(arr, what), spacing, fmt)
