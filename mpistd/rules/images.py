@@ -202,3 +202,34 @@ def metrics_computable(ctx: RuleContext) -> Iterator[Hit]:
         if reasons:
             yield Hit(f"{pointer}/image", f"image '{holder.image.path}': " + "; ".join(reasons)
                       + f" ({_what_was_applied(ctx, result, acquisition)})")
+
+
+# ------------------------------------------------------------------------------------------------ MPI018
+# (MDF frames and channels; MPI017 and MPI019 are their own blocks)
+
+@rule(
+    "MPI018", severity="warning", family=FAMILY, pointer="the replicate's image",
+    title="the image file holds several frames or channels and the dataset names none",
+    rationale="An MDF reconstruction holds Q frames and S channels (MDF.tex, Reconstruction Results: data is "
+              "Q × P × S); a multi-frame DICOM image may hold several temporal frames. The metrics come from one "
+              "of them. When the dataset does not say which (image.frame, image.channel, standard 1.1), mpistd "
+              "takes the first (frame 0, channel 0), which may not be the one the reported numbers came from.",
+    remedy="Name the frame and channel the metrics were taken from in the image reference (\"frame\": N, "
+           "\"channel\": N, counted from 0; standard 1.1), or ship a file that holds only that image.",
+    sources=("STANDARD.md, Replicate.image (frame, channel)",
+             "MDF.tex (MagneticParticleImaging/MDF), Reconstruction Results"),
+)
+def frame_and_channel_named(ctx: RuleContext) -> Iterator[Hit]:
+    for pointer, holder, _acquisition, result in _images(ctx):
+        if result.error_kind is not None:
+            continue
+        ref = holder.image
+        parts = []
+        if result.frames > 1 and getattr(ref, "frame", None) is None:
+            parts.append(f"{result.frames} frames (frame {result.frame} was used)")
+        if result.channels > 1 and getattr(ref, "channel", None) is None:
+            parts.append(f"{result.channels} channels (channel {result.channel} was used)")
+        if parts:
+            yield Hit(f"{pointer}/image", f"image '{ref.path}' holds " + " and ".join(parts)
+                      + " and the dataset names none; set image.frame / image.channel to the one the metrics "
+                        "came from")

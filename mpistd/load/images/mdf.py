@@ -70,6 +70,7 @@ _MAX_SOFT_LINKS = 8
 _MAX_TRACERS = 64
 _AUX_CHUNK_BYTES = 1 << 20  # an auxiliary dataset's chunk: at most 1 MiB decoded
 _EXCERPT = 60
+_MAX_STRING_BYTES = 1 << 16  # one fixed-length String element
 
 
 def _excerpt(value: Any) -> str:
@@ -168,6 +169,9 @@ class _File:
         if ds.dtype.kind not in kinds:
             raise ImageError("format", f"{self.what}: {path} has type {_excerpt(str(ds.dtype))}; "
                                        f"{_kind_text(kinds)} expected (MDF.tex)")
+        if max_items is not None and math.prod(shape) > max_items:
+            raise ImageError("format", f"{self.what}: {path} has {math.prod(shape)} values, more than the "
+                                       f"{max_items} mpistd reads")
         n = math.prod(shape) * ds.dtype.itemsize
         if n > self.max_bytes:
             raise ImageError("too_large", f"{self.what}: {path} is {n} bytes, over the limit of {self.max_bytes}")
@@ -189,6 +193,9 @@ class _File:
         if shape is None or not (shape == () or (len(shape) == 1 and 1 <= shape[0] <= max_items)):
             raise ImageError("format", f"{self.what}: {path} has shape {_excerpt(shape)}; "
                                        f"{'one string' if max_items == 1 else f'at most {max_items} strings'} expected")
+        if info.length is not None and info.length > _MAX_STRING_BYTES:
+            raise ImageError("format", f"{self.what}: {path} is a string of {info.length} bytes, more than the "
+                                       f"{_MAX_STRING_BYTES} mpistd reads")
         # fixed length: bounded by shape × itemsize; variable length: by the file's size (≤ the limit)
         self.check_storage(ds, path, max(_AUX_CHUNK_BYTES, math.prod(shape or (1,)) * ds.dtype.itemsize))
         raw = ds[()]
@@ -294,7 +301,7 @@ def _tracers(h: _File) -> tuple[TracerInfo, ...]:
 
     def floats(name):
         try:
-            v = h.aux(f"/tracer/{name}", ((None,), ()), "iuf")
+            v = h.aux(f"/tracer/{name}", ((None,), ()), "iuf", max_items=_MAX_TRACERS)
         except ImageError as exc:
             if exc.kind == "format":
                 return None
