@@ -116,8 +116,9 @@ class _File:
                 rest = "/".join(parts[i + 1:])
                 return self.get(target + ("/" + rest if rest else ""), _hops + 1)
             elif isinstance(link, h5py.ExternalLink):
-                raise ImageError("escape", f"{self.what}: {here} is an HDF5 external link to another file "
-                                           f"({_excerpt(link.filename)}); only the image file itself is read")
+                # the link's target is not named: it is a path on someone's machine
+                raise ImageError("escape", f"{self.what}: {here} is an HDF5 external link to another file; only "
+                                           "the image file itself is read")
             else:
                 raise ImageError("escape", f"{self.what}: {here} is a user-defined HDF5 link; not followed")
         return node
