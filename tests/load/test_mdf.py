@@ -366,3 +366,14 @@ def test_overscan_is_named_in_the_message_not_nan(tmp_path):
               overscan=over.ravel())
     msgs = [f.message for f in _validate(tmp_path, {"path": "a.mdf", "format": "mdf"}) if f.rule == "MPI013"]
     assert msgs and all("overscan voxels excluded" in m and "NaN" not in m for m in msgs)
+
+
+def test_mpi018_says_which_frame_and_channel_were_used(tmp_path):
+    """Issue 12: frame 0 and channel 0 were taken silently."""
+    img = phantom()
+    data = np.full((3, NZ * NX, 2), -5.0)
+    data[0, :, 0] = img.ravel()
+    write_mdf(tmp_path / "a.mdf", data=data, size=(NX, 1, NZ), fov=(NX * 0.0005, 0.0005, NZ * 0.0005))
+    found = [f for f in _validate(tmp_path, {"path": "a.mdf", "format": "mdf"}) if f.rule == "MPI018"]
+    assert [(f.pointer, f.severity.value) for f in found] == [("/calibrations/0/points/0/replicates/0/image", "warning")]
+    assert "3 frames (frame 0 was used)" in found[0].message and "2 channels (channel 0 was used)" in found[0].message
