@@ -264,3 +264,45 @@ def test_overflowing_field_of_view_is_mpi014_not_an_internal_error(tmp_path: Pat
     hits = [f for d in v.report["datasets"] for f in d["findings"] if f["rule"] == "MPI014"]
     assert [f["pointer"] for f in hits] == [f"{R}/0/image/path"]
     assert "1e+306" in hits[0]["message"] and "not a finite positive number" in hits[0]["message"]
+
+
+def test_malformed_global_heap_of_a_string_is_refused_not_parsed_by_hdf5(tmp_path: Path) -> None:
+    """Found by fuzzing: a variable-length /version whose global heap collection does not tile
+    exactly makes the HDF5 library loop for ever inside H5Dread. Here the free-space object is
+    16 bytes short, so the collection ends in 16 zero bytes that HDF5 reads as an object of
+    size 0, which it never steps past (confirmed: plain h5py hangs on this file). The
+    collection (HDF5 File Format Specification, III.E Global Heap: "GCOL", version 1, size;
+    objects of index, reference count, reserved, size, data padded to 8) is walked first."""
+    import subprocess
+    import sys
+
+    import h5py
+
+    from harness import ROOT, cli_env
+
+    path = tmp_path / "a.mdf"
+    with h5py.File(path, "w") as f:
+        f["/version"] = "2.1.0"  # h5py writes a str as a variable-length string
+        f["/reconstruction/data"] = np.zeros((1, 12, 1))
+        f["/reconstruction/size"] = np.array([4, 1, 3])
+    data = bytearray(path.read_bytes())
+    g = data.index(b"GCOL")
+    total = int.from_bytes(data[g + 8:g + 16], "little")
+    p = g + 16
+    while True:  # to the free-space object (index 0)
+        index, size = int.from_bytes(data[p:p + 2], "little"), int.from_bytes(data[p + 8:p + 16], "little")
+        if index == 0:
+            break
+        p += 16 + (size + 7) // 8 * 8
+    assert p + size == g + total  # the intact collection tiles exactly
+    data[p + 8:p + 16] = (size - 16).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    code = ("import sys; from pathlib import Path; from mpistd.load.images import load_image, ImageError\n"
+            "try:\n    load_image(Path(sys.argv[1]), 'a.mdf', 'mdf'); print('read')\n"
+            "except ImageError as e:\n    print(e.kind, e)\n")
+    try:
+        r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60,
+                           cwd=ROOT, env=cli_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("the HDF5 library was left to parse the malformed global heap (it hung)")
+    assert r.stdout.startswith("format") and "global heap" in r.stdout, (r.stdout, r.stderr[-1000:])

@@ -377,3 +377,16 @@ def test_mpi018_says_which_frame_and_channel_were_used(tmp_path):
     found = [f for f in _validate(tmp_path, {"path": "a.mdf", "format": "mdf"}) if f.rule == "MPI018"]
     assert [(f.pointer, f.severity.value) for f in found] == [("/calibrations/0/points/0/replicates/0/image", "warning")]
     assert "3 frames (frame 0 was used)" in found[0].message and "2 channels (channel 0 was used)" in found[0].message
+
+
+def test_variable_length_strings_behind_a_user_block_are_read(tmp_path):
+    """HDF5 addresses count from the end of a user block (HDF5 File Format Specification,
+    base address): the global-heap check must not refuse such a file."""
+    import h5py
+
+    with h5py.File(tmp_path / "a.mdf", "w", userblock_size=512) as f:
+        f["/version"] = "2.1.0"
+        f["/reconstruction/order"] = "xyz"
+        f["/reconstruction/data"] = np.arange(12.0).reshape(1, 12, 1)
+        f["/reconstruction/size"] = np.array([4, 1, 3])
+    np.testing.assert_array_equal(load_image(tmp_path, "a.mdf", "mdf").array, np.arange(12.0).reshape(3, 4))

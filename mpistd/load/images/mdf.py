@@ -158,6 +158,59 @@ class _File:
                     raise ImageError("format", f"{self.what}: {path} uses HDF5 filter {fid}, not one mpistd reads "
                                                f"({', '.join(sorted(_FILTERS.values()))})")
 
+    def check_global_heap(self, ds: Any, path: str, count: int) -> None:
+        """Variable-length strings live in a global heap collection (HDF5 File Format
+        Specification, III.E "Global Heap"). A collection whose objects do not tile it exactly
+        can make the HDF5 library loop for ever while parsing it (found by fuzzing), so each
+        collection a contiguous dataset's strings point to is walked here first, in Python,
+        with every step bounded. Compact and chunked string datasets are left to HDF5."""
+        import struct
+
+        dcpl = ds.id.get_create_plist()
+        offset = ds.id.get_offset() if dcpl.get_layout() == self.h5py.h5d.CONTIGUOUS else None
+        if offset is None:
+            return
+        fcpl = self.f.id.get_create_plist()
+        size_addr, size_len = fcpl.get_sizes()
+        base = int(fcpl.get_userblock())  # file addresses count from the end of the user block
+        ref = 4 + size_addr + 4  # sequence length, collection address, object index
+        bad = ImageError("format", f"{self.what}: {path} points into a malformed HDF5 global heap (variable-length "
+                                   "string storage); not read")
+        fmt = {4: "<I", 8: "<Q"}
+        if size_addr not in fmt or size_len not in fmt:
+            raise bad
+        with open(self.f.filename, "rb") as raw:
+            end_of_file = raw.seek(0, 2)
+            raw.seek(offset)
+            refs = raw.read(ref * count)
+            if len(refs) != ref * count:
+                raise bad
+            seen = set()
+            for k in range(count):
+                (address,) = struct.unpack_from(fmt[size_addr], refs, k * ref + 4)
+                if address == 0 or address in seen:
+                    continue  # an empty string points nowhere
+                seen.add(address)
+                address += base
+                raw.seek(address)
+                head = raw.read(8 + size_len)
+                if len(head) != 8 + size_len or head[:4] != b"GCOL" or head[4] != 1:
+                    raise bad
+                (total,) = struct.unpack_from(fmt[size_len], head, 8)
+                if not 8 + size_len + 8 + size_len <= total <= end_of_file - address:
+                    raise bad
+                body = head + raw.read(total - len(head))
+                p, obj = len(head), 8 + size_len  # object header: index, refcount, reserved, size
+                while p < total:
+                    if p + obj > total:
+                        break  # too small for an object: free space (as HDF5 reads it)
+                    index = struct.unpack_from("<H", body, p)[0]
+                    (n,) = struct.unpack_from(fmt[size_len], body, p + 8)
+                    need = obj + (n + 7) // 8 * 8 if index > 0 else n
+                    if need < obj or p + need > total:
+                        raise bad
+                    p += need
+
     def aux(self, path: str, shapes: tuple, kinds: str, *, max_items: int | None = None) -> Any:
         """An auxiliary numeric dataset: shape and type checked first, then read (None: absent)."""
         ds = self.dataset(path)
@@ -199,6 +252,8 @@ class _File:
                                        f"{_MAX_STRING_BYTES} mpistd reads")
         # fixed length: bounded by shape × itemsize; variable length: by the file's size (≤ the limit)
         self.check_storage(ds, path, max(_AUX_CHUNK_BYTES, math.prod(shape or (1,)) * ds.dtype.itemsize))
+        if info.length is None:
+            self.check_global_heap(ds, path, math.prod(shape or (1,)))
         raw = ds[()]
         values = [raw] if shape == () else list(raw)
         out = []
