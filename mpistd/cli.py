@@ -26,14 +26,32 @@ class InternalError(click.ClickException):
 
 def _guard(debug: bool, func: Callable[[], int]) -> int:
     """Run a command body: usage problems exit 2, bugs exit 3 with one line."""
+    from mpistd._environment import (
+        EnvironmentProblem,
+        is_missing_pdf_library,
+        missing_extra,
+        pdf_library_message,
+    )
     from mpistd.collect import SelectionError
     from mpistd.config import ConfigError
 
     try:
         return func()
-    except (SelectionError, ConfigError) as exc:
+    except (SelectionError, ConfigError, EnvironmentProblem) as exc:
         click.echo(f"mpistd: {exc}", err=True)
         return 2
+    except ImportError as exc:
+        problem = missing_extra(exc)
+        if problem is None:
+            return _internal_error(debug, exc)
+        click.echo(f"mpistd: {problem}", err=True)
+        return 2
+    except OSError as exc:
+        if is_missing_pdf_library(exc):
+            click.echo(f"mpistd: {pdf_library_message(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else '')}",
+                       err=True)
+            return 2
+        return _internal_error(debug, exc)
     except click.exceptions.Exit:
         raise
     except click.ClickException:
@@ -42,16 +60,34 @@ def _guard(debug: bool, func: Callable[[], int]) -> int:
         click.echo("mpistd: interrupted", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if debug:
-            import traceback
+        return _internal_error(debug, exc)
 
-            traceback.print_exc()
-        click.echo(
-            f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
-            f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
-            err=True,
-        )
-        return 3
+
+def _internal_error(debug: bool, exc: BaseException) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(
+        f"mpistd: internal error ({type(exc).__name__}: {str(exc)[:200]}). This is a bug in mpistd "
+        f"{__version__}: please report it at {ISSUES_URL} (rerun with --debug for the traceback).",
+        err=True,
+    )
+    return 3
+
+
+def _require(*modules: str) -> None:
+    """Import the optional modules a command needs before it starts: a missing one is a MissingExtra
+    (exit 2, naming ``pip install 'mpistd[EXTRA]'``) before any work is done."""
+    import importlib
+
+    from mpistd._environment import missing_extra
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise (missing_extra(exc) or exc) from None
 
 
 def _parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -155,7 +191,9 @@ def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs
     stricts = {j.options.strict for j in selected}
     opts = base.with_(profile=profiles.pop() if len(profiles) == 1 else base.profile,
                       strict=stricts.pop() if len(stricts) == 1 else base.strict)
-    return _report(results, opts, reproducible)
+    report = _report(results, opts, reproducible)
+    _repository_step(report, base, config, shard)  # the repository view (mpistd/repository.py)
+    return report
 
 
 def _validate_one(job: Any, keep_quantities: bool = False) -> Any:
@@ -213,7 +251,19 @@ def _with_progress(iterator: Any, total: int, show: bool) -> list[Any]:
     return out
 
 
-def render_report(report: Any, fmt: str, colour: bool = False) -> str:
+def use_colour(stream: Any = None) -> bool:
+    """Colour on a terminal; ``NO_COLOR`` (non-empty) turns it off, ``FORCE_COLOR`` (non-empty) on
+    where there is no terminal (CI logs). NO_COLOR wins when both are set (no-color.org, force-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream if stream is not None else sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | None = None,
+                  sarif_category: str | None = None, terminal: bool = False) -> str:
     if fmt == "json":
         from mpistd.render.json import render_json
 
@@ -222,7 +272,7 @@ def render_report(report: Any, fmt: str, colour: bool = False) -> str:
         from mpistd.render.sarif import render_sarif
         from mpistd.rules.registry import all_rules
 
-        return render_sarif(report, all_rules())
+        return render_sarif(report, all_rules(), srcroot=srcroot, category=sarif_category)
     if fmt == "junit":
         from mpistd.render.junit import render_junit
         from mpistd.rules.registry import all_rules
@@ -232,7 +282,8 @@ def render_report(report: Any, fmt: str, colour: bool = False) -> str:
 
     text = render_text(report, colour=colour)
     if len(report.results) > 1:
-        text = summary_table(report, colour=colour) + "\n" + text
+        # paths are cut (from the left) only to fit a terminal, never in logs and files
+        text = summary_table(report, colour=colour, max_width=70 if terminal else None) + "\n" + text
     return text
 
 
@@ -242,13 +293,19 @@ def render_report(report: Any, fmt: str, colour: bool = False) -> str:
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
               help="Also write FORMAT (text, json, sarif, junit) to PATH; repeatable.")
 @click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@click.option("--srcroot", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="SARIF: folder the file URIs are relative to (default: git's top level, else the current folder).")
+@click.option("--sarif-category", default=None, metavar="CATEGORY",
+              help="SARIF: write runs[0].automationDetails.id = CATEGORY/ (one per matrix job in code scanning).")
 @_common_options
-def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, profile: str | None,
-             config: Path | None, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
-             baseline: Path | None, jobs: int | None, shard: str | None, debug: bool) -> None:
+def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reproducible: bool, srcroot: Path | None,
+             sarif_category: str | None, profile: str | None, config: Path | None, strict: bool,
+             select: tuple[str, ...], ignore: tuple[str, ...], baseline: Path | None, jobs: int | None,
+             shard: str | None, debug: bool, summaries: tuple[str, ...] = (), previous: Path | None = None) -> None:
     """Validate dataset files, or folders searched for *.mpical.json / *.mpical.yaml / *.mpical.yml."""
     targets = _parse_outputs(outputs)
     shard_t = _parse_shard(shard)
+    summary_targets = _parse_summaries(summaries, previous, shard_t)
 
     def body() -> int:
         from mpistd._atomic import write_atomic
@@ -256,10 +313,13 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
         base = _base_options(profile, strict, select, ignore, baseline)
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
         report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible)
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render_report(report, fmt, colour=colour), nl=False)
+        colour = use_colour()
+        if not any(path is None for _, path in summary_targets):  # a summary on stdout replaces the report
+            click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
+                                     terminal=sys.stdout.isatty()), nl=False, color=colour)
         for f, target in targets:
-            write_atomic(target, render_report(report, f))
+            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category))
+        _write_summaries(report, summary_targets, previous)
         return int(report.exit_code)
 
     sys.exit(_guard(debug, body))
@@ -274,10 +334,12 @@ def baseline() -> None:
 @baseline.command("write")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("mpistd-baseline.json"), show_default=True)
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--profile", type=click.Choice(["default", "publication"]), default=None)
-@click.option("--debug", is_flag=True, default=False)
+              default=Path("mpistd-baseline.json"), show_default=True, help="Where to write the baseline.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Configuration file (default: nearest mpistd.toml or pyproject.toml [tool.mpistd]).")
+@click.option("--profile", type=click.Choice(["default", "publication"]), default=None,
+              help="Severity profile (publication makes reporting gaps errors).")
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def baseline_write(paths: tuple[Path, ...], output: Path, config: Path | None, profile: str | None, debug: bool) -> None:
     """Write the fingerprints (rule, file, pointer) of the current findings to a baseline file."""
 
@@ -357,7 +419,7 @@ def init(path: Path | None, force: bool) -> None:
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the dataset (default: TABLE's name with .mpical.json).")
 @click.option("--sheet", default=None, help="XLSX sheet name (default: the first).")
-@click.option("--debug", is_flag=True, default=False)
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None, debug: bool) -> None:
     """Turn a spreadsheet (CSV/XLSX, one row per replicate) plus a metadata file into a dataset."""
 
@@ -367,6 +429,7 @@ def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None,
         from mpistd._atomic import write_atomic
         from mpistd.tools.importer import TableImportError, import_table
 
+        _require("pandas", "pint", *(("openpyxl",) if table.suffix.lower() in (".xlsx", ".xlsm") else ()))
         try:
             doc = import_table(table, metadata, sheet=sheet)
         except TableImportError as exc:
@@ -382,19 +445,26 @@ def import_(table: Path, metadata: Path, output: Path | None, sheet: str | None,
 
 # ------------------------------------------------------------------------------------- schema
 @cli.command()
-@click.option("--version", "version", default=SCHEMA_VERSION, show_default=True, help="Standard version.")
+@click.option("--version", "version", default=SCHEMA_VERSION, show_default=True,
+              help="Standard version, or 'report' for the schema of the JSON output (its $schema).")
 @click.option("--output", "-o", "output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write every schema file into this folder instead of printing the entry schema.")
 def schema(version: str, output: Path | None) -> None:
-    """Print the standard's JSON Schema (or write all its files with -o DIR)."""
-    from mpistd.resources import schema_dir
+    """Print the standard's JSON Schema (or write all its files with -o DIR).
+
+    `--version report` prints the schema of `mpistd validate --format json`, the URI in its `$schema`.
+    """
+    from mpistd.resources import schema_dir, schemas_root
 
     folder = schema_dir(version)
-    if not folder.is_dir():
-        raise click.BadParameter(f"unknown standard version {version!r}", param_hint="--version")
+    entry = "mpistd-report.schema.json" if version == "report" else "dataset.schema.json"
+    if version in ("", ".", "..") or "/" in version or "\\" in version or not (folder / entry).is_file():
+        known = sorted(p.name for p in schemas_root().iterdir() if p.is_dir())
+        raise click.BadParameter(f"unknown standard version {version!r} (known: {', '.join(known)})",
+                                 param_hint="--version")
     files = sorted(folder.glob("*.schema.json"))
     if output is None:
-        click.echo((folder / "dataset.schema.json").read_text(encoding="utf-8"), nl=False)
+        click.echo((folder / entry).read_text(encoding="utf-8"), nl=False)
         return
     from mpistd._atomic import write_atomic
 
@@ -433,6 +503,11 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             raise click.BadParameter(str(exc), param_hint="--output") from None
         if to_stdout and resolved != "html":
             raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
+        _require("jinja2", "markupsafe", "matplotlib", *(("weasyprint",) if resolved == "pdf" else ()))
+        if resolved == "pdf":
+            from mpistd._environment import import_weasyprint
+
+            import_weasyprint()  # Pango missing: exit 2 naming the system packages, before any work
         base = _base_options(profile, strict, select, ignore, baseline)
         selected = collect(list(paths), base, config, shard_t)
         if kind != "site" and len(selected) > 1:
@@ -458,17 +533,20 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
               help="Iron mass of each level in µg, comma-separated.")
 @click.option("--volume", "volume_uL", type=click.FloatRange(min=0, min_open=True), default=12.0, show_default=True,
               help="Volume (µL) of the largest level; every level has its concentration.")
-@click.option("--replicates", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--replicates", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Replicate images per level.")
 @click.option("--psf-fwhm", "psf_fwhm_mm", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True,
               help="FWHM of the point-spread function in mm.")
-@click.option("--psf", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
+@click.option("--psf", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True,
+              help="Shape of the point-spread function.")
 @click.option("--noise-sd", type=click.FloatRange(min=0), default=2.0, show_default=True, help="Noise SD (pixel units).")
 @click.option("--receiver", "compressive_receiver", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Simulate a compressive receiver s·tanh(x/s) with this s; the dataset declares its correction table.")
-@click.option("--format", "image_format", type=click.Choice(["npy", "tiff", "mdf"]), default="npy", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "image_format", type=click.Choice(["npy", "tiff", "mdf"]), default="npy", show_default=True,
+              help="Image file format (tiff needs the images extra: tifffile; mdf needs h5py).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (equal seeds, equal files).")
 @click.option("--name", default=None, help="Dataset name (default: from the parameters).")
-@click.option("--debug", is_flag=True, default=False)
+@click.option("--debug", is_flag=True, default=False, help="Show the traceback of an internal error.")
 def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_fwhm_mm: float, psf: str,
              noise_sd: float, compressive_receiver: float | None, image_format: str, seed: int, name: str | None,
              debug: bool) -> None:
@@ -485,6 +563,7 @@ def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_
     def body() -> int:
         from mpistd.tools.simulate import simulate_dataset
 
+        _require(*{"tiff": ("tifffile",), "mdf": ("h5py",)}.get(image_format, ()))
         try:
             path = simulate_dataset(out_dir, masses_ug=masses_ug, volume_uL=volume_uL, replicates=replicates,
                                     psf_fwhm_mm=psf_fwhm_mm, psf=psf, noise_sd=noise_sd,
@@ -497,6 +576,176 @@ def simulate(out_dir: Path, masses: str, volume_uL: float, replicates: int, psf_
         return 0
 
     sys.exit(_guard(debug, body))
+
+
+# ------------------------------------------------------------------------------------- repository
+# The repository view (issue 18): repository rules after a whole run, --summary/--previous, and
+# `mpistd merge` of sharded runs. Everything reads the plain per-dataset data of
+# mpistd/comparability.py through mpistd/repository.py.
+SUMMARY_FORMATS = ("text", "json")
+
+
+def _summary_options(func: Callable) -> Callable:
+    func = click.option("--previous", "previous", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="An earlier summary (JSON): add what changed (new, removed, changed verdicts; "
+                             "new and removed outliers). Needs --summary.")(func)
+    return click.option("--summary", "summaries", multiple=True, is_flag=False, flag_value="text",
+                        metavar="FORMAT[:PATH]",
+                        help="Repository summary (comparable groups, sensitivities, outliers, verdicts) as text "
+                             "or json, to PATH or, without one, on stdout instead of the report; repeatable.")(func)
+
+
+def _parse_summaries(values: tuple[str, ...], previous: Path | None,
+                     shard: tuple[int, int] | None) -> list[tuple[str, Path | None]]:
+    out: list[tuple[str, Path | None]] = []
+    for v in values:
+        fmt, sep, path = v.partition(":")
+        if fmt not in SUMMARY_FORMATS or (sep and not path):
+            raise click.BadParameter(f"{v!r}: use text, json, text:PATH or json:PATH", param_hint="--summary")
+        out.append((fmt, Path(path) if sep else None))
+    if sum(1 for _, p in out if p is None) > 1:
+        raise click.BadParameter("only one summary can go to stdout", param_hint="--summary")
+    if previous is not None and not out:
+        raise click.BadParameter("--previous needs --summary", param_hint="--previous")
+    if out and shard is not None:
+        raise click.BadParameter("a shard sees part of the repository: write each shard's JSON result, then "
+                                 "'mpistd merge RESULT.json... -o summary:PATH'", param_hint="--summary")
+    return out
+
+
+def _run_options_record(base: Any, config: Path | None) -> dict[str, Any]:
+    """What `mpistd merge` requires to be equal across shards (hashed into the report's run record)."""
+    import hashlib
+
+    config_sha = None
+    if config is not None:
+        try:
+            config_sha = hashlib.sha256(config.read_bytes()).hexdigest()
+        except OSError:
+            config_sha = "unreadable"
+    return {"profile": base.profile, "strict": base.strict, "select": list(base.select or []) or None,
+            "ignore": list(base.ignore), "baseline": sorted(map(list, base.baseline)), "config": config_sha}
+
+
+def _repository_step(report: Any, base: Any, config: Path | None, shard: tuple[int, int] | None) -> None:
+    """After every dataset: the repository rules (never on a shard) and the run record for merge."""
+    from mpistd.repository import apply_rules, run_record
+
+    if report.created is None:  # --reproducible: no timings either (JUnit's time), as a merged result has none
+        for r in report.results:
+            r.seconds = None
+    if shard is None:
+        apply_rules(report.results)
+    report.run = run_record(shard=shard, options=_run_options_record(base, config), repository_rules=shard is None)
+
+
+def _summary_texts(report: Any, summary_targets: list[tuple[str, Path | None]], previous: Path | None) -> list[str]:
+    from mpistd.repository import (SummaryError, analyse, changes_text, compare, entries_from_results,
+                                   load_summary, summary, summary_json, summary_text)
+
+    data = summary(analyse(entries_from_results(report.results)), tool_version=report.mpistd_version,
+                   schema_version=report.schema_version)
+    changes = None
+    if previous is not None:
+        try:
+            text = previous.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(f"{previous}: cannot read ({exc})", param_hint="--previous") from None
+        try:
+            changes = compare(load_summary(text, str(previous)), data)
+        except SummaryError as exc:
+            raise click.BadParameter(str(exc), param_hint="--previous") from None
+    out = []
+    for fmt, _ in summary_targets:
+        if fmt == "json":
+            out.append(summary_json({**data, "changes": changes} if changes is not None else data))
+        else:
+            out.append(summary_text(data) + (("\n" + changes_text(changes)) if changes is not None else ""))
+    return out
+
+
+def _write_summaries(report: Any, summary_targets: list[tuple[str, Path | None]], previous: Path | None) -> None:
+    if not summary_targets:
+        return
+    from mpistd._atomic import write_atomic
+
+    for (fmt, path), text in zip(summary_targets, _summary_texts(report, summary_targets, previous)):
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(path, text)
+
+
+_summary_options(validate)  # --summary and --previous, added to the validate command defined above
+
+
+MERGE_FORMATS = ("text", "json", "sarif", "junit", "summary", "summary-text", "site")
+
+
+@cli.command("merge")
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT:PATH",
+              help="Write FORMAT (text, json, sarif, junit, summary = the JSON summary, summary-text, site = the "
+                   "report folder) to PATH; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
+@click.option("--previous", "previous", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An earlier summary (JSON): the summaries written add what changed.")
+@click.option("--sarif-category", default=None, metavar="ID",
+              help="Write runs[0].automationDetails.id = ID into the merged SARIF (one category for the merged run).")
+@click.option("--reproducible", is_flag=True, default=False, help="Omit the time, so equal inputs give equal bytes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, help="Worker processes for the report site.")
+@click.option("--debug", is_flag=True, default=False, help="Show tracebacks of internal errors.")
+def merge_command(results: tuple[Path, ...], outputs: tuple[str, ...], fmt: str, previous: Path | None,
+                  sarif_category: str | None, reproducible: bool, jobs: int, debug: bool) -> None:
+    """Combine the JSON results of sharded runs (--shard I/N --output json:PATH) into one result.
+
+    The repository rules run on the merged result; every output equals that of one unsharded run
+    (byte for byte with --reproducible on both). The report site re-reads the datasets from the
+    paths recorded in the results (run it from the same folder, on the same checkout).
+    """
+    targets = []
+    for v in outputs:
+        f, sep, path = v.partition(":")
+        if not sep or f not in MERGE_FORMATS or not path:
+            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(MERGE_FORMATS)}",
+                                     param_hint="--output")
+        targets.append((f, Path(path)))
+
+    def body() -> int:
+        from mpistd._atomic import write_atomic
+        from mpistd.merge import MergeError, merge_files
+
+        try:
+            report = merge_files(list(results), reproducible=reproducible)
+        except MergeError as exc:
+            click.echo(f"mpistd merge: {exc}", err=True)
+            return 2
+        wanted = [("json" if f == "summary" else "text", p) for f, p in targets if f in ("summary", "summary-text")]
+        texts = iter(_summary_texts(report, wanted, previous)) if wanted else iter(())
+        click.echo(_merged_output(report, fmt, sarif_category), nl=False)
+        for f, path in targets:
+            if f in ("summary", "summary-text"):
+                write_atomic(path, next(texts))
+            elif f == "site":
+                from mpistd.render.report import sources_from_jobs, write_site
+
+                write_site(report, sources_from_jobs(report, []), path, "html", jobs)
+            else:
+                write_atomic(path, _merged_output(report, f, sarif_category))
+        return int(report.exit_code)
+
+    sys.exit(_guard(debug, body))
+
+
+def _merged_output(report: Any, fmt: str, sarif_category: str | None) -> str:
+    text = render_report(report, fmt)
+    if fmt == "sarif" and sarif_category:
+        import json
+
+        log = json.loads(text)
+        log["runs"][0]["automationDetails"] = {"id": sarif_category}
+        text = json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return text
 
 
 def main() -> None:

@@ -26,12 +26,12 @@ be judged.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path, PurePosixPath
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 from mpistd.findings import Severity
@@ -55,6 +55,7 @@ class Tolerances:
     iron_mass_relative: float = 0.02  # MPI010: m vs c·V
     metric_relative: float = 0.01  # MPI013: max, mean, total, area
     fwhm_relative: float = 0.05  # MPI013: FWHM
+    pixel_size_relative: float = 0.01  # MPI017: the image file's pixel size vs the declared pixel_size_mm
     slope_relative: float = 0.01  # MPI022
     intercept_fraction_of_max_signal: float = 0.01  # MPI022
     r_squared_absolute: float = 0.001  # MPI022
@@ -74,7 +75,12 @@ class Tolerances:
     homoscedasticity_alpha: float = 0.01  # MPI025
     limits_method: str = "din32645"  # MPI045: "din32645" | "ich_q2"
     limit_alpha: float = 0.01  # DIN 32645 alpha
+    limit_beta: float = 0.01  # DIN 32645 / Massart beta of the detection limit (DIN default: = alpha)
+    limit_m: int = 1  # DIN 32645 m: replicate readings of the sample the limits are for
+    limit_k: float = 3.0  # DIN 32645 k: 1/k is the relative uncertainty at x_BG
     prediction_alpha: float = 0.05  # inverse-prediction interval
+    prediction_variance: str = "fixed"  # "fixed" (chemCal) | "pooled" (investr) variance of m readings
+    simultaneous_method: str = "bonferroni"  # "bonferroni" | "scheffe": several unknowns, one line
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str) -> "Tolerances":
@@ -90,6 +96,16 @@ class Tolerances:
                 raise ConfigError(f"{where}: tolerance {key!r} must be a {expected.__name__}, found {value!r}")
             if key == "limits_method" and value not in ("din32645", "ich_q2"):
                 raise ConfigError(f"{where}: limits_method must be 'din32645' or 'ich_q2'")
+            if key == "prediction_variance" and value not in ("fixed", "pooled"):
+                raise ConfigError(f"{where}: prediction_variance must be 'fixed' or 'pooled'")
+            if key == "simultaneous_method" and value not in ("bonferroni", "scheffe"):
+                raise ConfigError(f"{where}: simultaneous_method must be 'bonferroni' or 'scheffe'")
+            if key in ("limit_alpha", "limit_beta", "prediction_alpha") and not 0 < value < 1:
+                raise ConfigError(f"{where}: tolerance {key!r} must be between 0 and 1 (exclusive)")
+            if key == "limit_m" and value < 1:
+                raise ConfigError(f"{where}: limit_m must be at least 1")
+            if key == "limit_k" and not value > 0:
+                raise ConfigError(f"{where}: limit_k must be positive")
             if expected in (float, int) and value < 0:
                 raise ConfigError(f"{where}: tolerance {key!r} must not be negative")
             out[key] = value
@@ -119,7 +135,7 @@ class Options:
     tolerances: Tolerances = field(default_factory=Tolerances)
     max_document_bytes: int = 20 * 2**20
     max_image_bytes: int = 256 * 2**20
-    baseline: frozenset[tuple[str, str, str]] = frozenset()
+    baseline: frozenset[tuple[str, str, str, str | None]] = frozenset()
     check_images: bool = True
 
     @property
@@ -162,17 +178,26 @@ class Options:
 
 
 def _matches(path: Path, patterns: Iterable[str], base: Path) -> bool:
+    """True when ``path`` matches one of the globs, with gitignore semantics relative to ``base``.
+
+    As in a ``.gitignore`` at ``base``: a glob with a slash (other than a trailing one) is anchored
+    at ``base`` (``legacy/**`` is only ``base/legacy/…``), one without matches at any depth
+    (``*.mpical.yaml``), ``**/`` matches zero or more folders (``**/z.mpical.json`` includes a
+    top-level ``z.mpical.json``), a trailing ``/`` matches folders and so everything below them, and
+    ``!`` re-includes. A path outside ``base`` matches nothing.
+    """
     try:
-        rel = PurePosixPath(path.resolve().relative_to(base.resolve()).as_posix())
+        rel = path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
-        rel = PurePosixPath(path.as_posix())
-    text = str(rel)
-    for pattern in patterns:
-        if rel.match(pattern) or fnmatch.fnmatch(text, pattern):
-            return True
-        if pattern.endswith("/**") and (text + "/").startswith(pattern[:-2]):
-            return True
-    return False
+        return False
+    return _gitignore_spec(tuple(patterns)).match_file(rel)
+
+
+@lru_cache(maxsize=256)
+def _gitignore_spec(patterns: tuple[str, ...]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def _check_levels(mapping: Any, where: str) -> dict[str, str]:
@@ -292,26 +317,49 @@ def find_config(start_dir: Path) -> Path | None:
 # ---- baselines --------------------------------------------------------------------------------
 
 
-def load_baseline(path: Path) -> frozenset[tuple[str, str, str]]:
+#: the baseline format written by ``mpistd baseline write``; 1 (no metric) is still read
+BASELINE_VERSION = 2
+
+
+def load_baseline(path: Path) -> frozenset[tuple[str, str, str, str | None]]:
+    """The fingerprints of a baseline file: (rule, file, pointer, metric).
+
+    Version 2 entries may carry a ``metric`` (per-metric rules); version 1 had none, so a v1
+    entry (metric None) matches that rule, file and pointer whatever the metric.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        version = data.get("mpistd_baseline", 1)
+        if version not in (1, 2) or isinstance(version, bool):
+            raise ConfigError(f"baseline file {path} has format version {version!r}; this mpistd reads 1 and "
+                              f"{BASELINE_VERSION} (upgrade mpistd, or rewrite it with 'mpistd baseline write')")
         entries = data["findings"]
-        return frozenset((e["rule"], e["file"], e["pointer"]) for e in entries)
+        out = set()
+        for e in entries:
+            metric = e.get("metric") if version >= 2 else None
+            if not all(isinstance(e[k], str) for k in ("rule", "file", "pointer")) or not (
+                    metric is None or isinstance(metric, str)):
+                raise TypeError(f"entry {e!r} is not (rule, file, pointer[, metric]) strings")
+            out.add((e["rule"], e["file"], e["pointer"], metric))
+        return frozenset(out)
     except FileNotFoundError:
         raise ConfigError(f"baseline file {path} does not exist (write one with 'mpistd baseline write')") from None
     except OSError as exc:  # a folder, no permission
         raise ConfigError(f"baseline file {path} cannot be read: {exc.strerror or exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except ConfigError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"baseline file {path} is not an mpistd baseline: {exc}") from None
 
 
 def baseline_document(findings: Iterable[Any]) -> dict[str, Any]:
-    """A baseline: the fingerprints (rule, file, pointer) of the current findings, sorted."""
+    """A baseline (format version 2): the fingerprints (rule, file, pointer, metric) of the findings, sorted."""
     from mpistd import __version__
 
-    prints = sorted({f.fingerprint for f in findings})
+    prints = sorted({f.fingerprint for f in findings}, key=lambda t: (t[0], t[1], t[2], t[3] or ""))
     return {
-        "mpistd_baseline": 1,
+        "mpistd_baseline": BASELINE_VERSION,
         "mpistd_version": __version__,
-        "findings": [{"rule": r, "file": f, "pointer": p} for r, f, p in prints],
+        "findings": [{"rule": r, "file": f, "pointer": p, **({"metric": m} if m is not None else {})}
+                     for r, f, p, m in prints],
     }

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 
+#: the ``$schema`` of the JSON output: the report schema, ``schemas/report/`` (``mpistd schema --version report``)
+REPORT_SCHEMA_ID = "https://mpistd.org/schema/report/1.0/mpistd-report.schema.json"
+
+
 class Severity(str, enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -28,6 +32,10 @@ class Severity(str, enum.Enum):
             return cls(str(value).lower())
         except ValueError:
             raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
+
+
+#: rules whose finding is the environment's problem, not the dataset's: the run exits 2
+ENVIRONMENT_RULES = frozenset({"MPI019"})
 
 
 class ExitCode(enum.IntEnum):
@@ -48,11 +56,12 @@ class Finding:
     column: int | None = None
     rationale: str = ""
     remedy: str = ""
+    metric: str | None = None  # for per-metric rules (MPI023–MPI025, MPI031): which metric fired
 
     @property
-    def fingerprint(self) -> tuple[str, str, str]:
-        """What a baseline remembers: rule, file and pointer, never the numbers in the message."""
-        return (self.rule, self.file or "", self.pointer)
+    def fingerprint(self) -> tuple[str, str, str, str | None]:
+        """What a baseline remembers: rule, file, pointer and metric, never the numbers in the message."""
+        return (self.rule, self.file or "", self.pointer, self.metric)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -92,6 +101,8 @@ class DatasetResult:
     quantities: dict[str, Any] | None = None  # recomputed numbers, JSON-ready
     title: str | None = None
     seconds: float | None = None
+    # the repository view's plain data (mpistd/comparability.py); None when not quantified
+    repository: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
@@ -121,6 +132,7 @@ class DatasetResult:
             "findings": [f.to_dict() for f in self.findings],
             "suppressed": [s.to_dict() for s in self.suppressed],
             "quantities": self.quantities,
+            "repository": self.repository,
         }
 
 
@@ -134,6 +146,8 @@ class Report:
     mpistd_version: str = ""
     schema_version: str = ""
     created: str | None = None  # ISO time; None when reproducible output is asked for
+    # how the run was made, for `mpistd merge` (mpistd/repository.py: run_record); None from the API
+    run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.mpistd_version:
@@ -156,6 +170,10 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
+        # an environment problem found while checking (a reader library not installed,
+        # MPI019) is exit 2, as on the command line, once every output is written
+        if any(f.rule in ENVIRONMENT_RULES for r in self.results for f in r.findings):
+            return ExitCode.USAGE
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def counts(self) -> dict[str, int]:
@@ -167,6 +185,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "$schema": REPORT_SCHEMA_ID,
             "tool": {"name": "mpistd", "version": self.mpistd_version},
             "schema_version": self.schema_version,
             "profile": self.profile,
@@ -176,6 +195,7 @@ class Report:
             "exit_code": int(self.exit_code),
             "counts": self.counts(),
             "datasets": [r.to_dict() for r in self.results],
+            "run": self.run,
         }
 
 

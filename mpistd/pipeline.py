@@ -45,10 +45,10 @@ class Emitter:
         self.suppressed: list[Suppressed] = []
         # a document that never mentions the key has no inline suppressions: skip the walk
         has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
-        self._inline = _inline_suppressions(doc.data) if has_inline else {}
+        self._inline = _inline_suppressions(doc.data) if doc is not None and has_inline else {}
 
     def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
-             line: int | None = None, column: int | None = None) -> None:
+             line: int | None = None, column: int | None = None, metric: str | None = None) -> None:
         from mpistd.rules.registry import get_rule
 
         rule = get_rule(rule_id)
@@ -66,6 +66,7 @@ class Emitter:
             column=column,
             rationale=rule.rationale,
             remedy=rule.remedy,
+            metric=metric,
         )
         if level is None:
             self.suppressed.append(Suppressed(finding, source, reason))
@@ -75,7 +76,7 @@ class Emitter:
             if inline is not None:
                 self.suppressed.append(Suppressed(finding, "inline", inline))
                 return
-            if finding.fingerprint in self.options.baseline:
+            if _in_baseline(finding.fingerprint, self.options.baseline):
                 self.suppressed.append(Suppressed(finding, "baseline", "present in the baseline"))
                 return
         self.findings.append(finding)
@@ -94,6 +95,11 @@ class Emitter:
                 if rid == rule_id:
                     return reason
         return None
+
+
+def _in_baseline(fp: tuple[str, str, str, str | None], baseline: frozenset[tuple[str, str, str, str | None]]) -> bool:
+    """A v2 baseline entry matches rule, file, pointer and metric; a v1 entry (metric None) any metric."""
+    return bool(baseline) and (fp in baseline or fp[:3] + (None,) in baseline)
 
 
 def _inline_suppressions(data: Any) -> dict[str, list[tuple[str, str]]]:
@@ -187,8 +193,8 @@ def _validate_document(doc: Document, base_dir: Path | None, options: Options, r
     if not problems:
         from mpistd.standard.references import check_references
 
-        for p in check_references(data):
-            emitter.emit("MPI004", p.pointer, p.message)
+        for ref in check_references(data):
+            emitter.emit("MPI004", ref.pointer, ref.message)
     if not emitter.findings and not any(s.finding.rule in ("MPI002", "MPI003", "MPI004") for s in emitter.suppressed):
         _run_rules(doc, base_dir, options, emitter, result, keep_quantities)
     result.findings = sort_findings(emitter.findings)
@@ -216,14 +222,20 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     quantities = compute_quantities(model, base_dir=base_dir, options=options)
     ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
     for rule in checks():
+        if rule.check is None:  # checks() only returns rules with a check; this tells the type checker
+            continue
         for hit in rule.check(ctx):
-            emitter.emit(rule.id, hit.pointer, hit.message, hit.severity)
+            emitter.emit(rule.id, hit.pointer, hit.message, hit.severity, metric=hit.metric)
     # an image over the size limit is a structure finding (MPI005, at the image), not MPI014
     for pointer, image in quantities.images.items():
         if image.error_kind == "too_large":
             emitter.emit("MPI005", f"{pointer}/image", f"{image.error}; raise [limits] image_mib if this is intended")
     if keep_quantities:
         result.quantities = quantities.to_dict()
+    # the repository view's plain data (mpistd/comparability.py), probed with a fresh emitter
+    from mpistd.comparability import describe
+
+    result.repository = describe(model, quantities, options, Emitter(doc, options, emitter.file, emitter.dataset_path))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,12 +243,12 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
 
 
 def validate(
-    target: str | os.PathLike | Mapping[str, Any] | Iterable[str | os.PathLike],
-    base_dir: str | os.PathLike | None = None,
+    target: str | os.PathLike[str] | Mapping[str, Any] | Iterable[str | os.PathLike[str]],
+    base_dir: str | os.PathLike[str] | None = None,
     *,
     profile: str | None = None,
     strict: bool | None = None,
-    config: str | os.PathLike | None = None,
+    config: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     reproducible: bool = False,
 ) -> Report:

@@ -157,6 +157,7 @@ class CalibrationQuantities:
     concentration_span: float | None = None  # max / min concentration
     distance_span: tuple[float, float] | None = None  # (min, max) nm
     eq1: dict[str, Any] = field(default_factory=dict)  # metric -> Eq1Result
+    eq1_split: dict[str, Any] = field(default_factory=dict)  # metric -> Eq1Split (offset known)
     paired: PairedComparison | None = None
     cell_reduction: CellReduction | None = None
     fwhm_mean_mm: float | None = None
@@ -180,6 +181,7 @@ class CalibrationQuantities:
             "concentration_span": self.concentration_span,
             "interparticle_distance_span_nm": list(self.distance_span) if self.distance_span else None,
             "eq1": _plain(self.eq1),
+            "eq1_split": _plain(self.eq1_split),
             "paired": self.paired.to_dict() if self.paired else None,
             "cell_reduction": self.cell_reduction.to_dict() if self.cell_reduction else None,
             "fwhm_mean_mm": self.fwhm_mean_mm,
@@ -201,6 +203,10 @@ class QuantificationQuantities:
         if p is not None and hasattr(p, "estimate"):
             d.update({"estimate": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "se": p.se,
                       "m": p.m, "alpha": p.alpha})
+            # issue 14: Fieller interval, variance model and simultaneous block beside the Wald CI
+            d.update({"df": p.df, "variance": p.variance, "sigma": p.sigma, "sample_weight": p.sample_weight,
+                      "critical_value": p.critical_value,
+                      "fieller": _plain(p.fieller), "simultaneous": _plain(p.simultaneous)})
         else:
             d["skipped"] = _plain(p)
         return d
@@ -226,6 +232,11 @@ class ImageResult:
     frame: int = 0
     channel: int = 0
     tracers: tuple[Any, ...] = ()  # load.images.TracerInfo
+    # the pixel size the metrics used, and where the file's own one disagreed (MPI017)
+    spacing_mm: dict[str, float] | None = None
+    declared_spacing_mm: dict[str, float] | None = None  # the image's, else the acquisition's pixel_size_mm
+    spacing_error: str | None = None  # the file states an unusable pixel size (the declared one stood in)
+    spacing_conflicts: tuple[tuple[str, float, float], ...] = ()  # (axis, file mm, declared mm) beyond tolerance
 
     def to_dict(self) -> dict[str, Any]:
         return {"pointer": self.pointer, "metrics": _plain(self.metrics), "threshold": self.threshold,
@@ -325,6 +336,7 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
         cq.fwhm_mean_mm = sum(fwhm) / len(fwhm) if fwhm else None
         cals.append(cq)
     _pairings(model, cals, options)
+    _eq1_splits(model, cals)
     _cell_reductions(model, cals)
     quants = _quantifications(model, cals, options)
     out = DatasetQuantities(estimator=estimator, calibrations=cals, quantifications=quants)
@@ -380,11 +392,15 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
             else:
                 xs.extend([p.x] * len(vals))
                 ys.extend(vals)
-        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete))
+        blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
+        blank_variance = blank.variance() if blank is not None else None
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete,
+                                   blank_variance=blank_variance))
 
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
-                xs: list[float], ys: list[float], options: Options, complete: bool = True) -> SeriesFit:
+                xs: list[float], ys: list[float], options: Options, complete: bool = True,
+                blank_variance: float | None = None) -> SeriesFit:
     from mpistd.quantify import calibration as calc
     from mpistd.quantify import limits as lim
 
@@ -398,7 +414,12 @@ def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: 
     sf.mandel = calc.mandel(xs, ys)
     sf.homoscedasticity = calc.homoscedasticity(xs, ys)
     sf.back_calculated = calc.back_calculated(xs, ys, fit)
-    sf.limits = {"din32645": lim.limits_din32645(fit, alpha=t.limit_alpha), "ich_q2": lim.limits_ich_q2(fit)}
+    sf.limits = {
+        "din32645": lim.limits_din32645(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m, k=t.limit_k,
+                                        blank_variance=blank_variance),
+        "massart": lim.limits_massart(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m),
+        "ich_q2": lim.limits_ich_q2(fit),
+    }
     return sf
 
 
@@ -426,6 +447,33 @@ def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:
             result = eq1_deviation([p.interparticle_distance_nm for p in cq.points], means)
             if hasattr(result, "deviation_percent"):
                 cq.eq1[metric] = result
+
+
+def _eq1_splits(model: Any, cals: list[CalibrationQuantities]) -> None:
+    """Eq. 1's deviation split into offset and spacing parts where an offset is known independently:
+    a measured blank of the series (1.1), else the intercept of the paired fixed-concentration line."""
+    from mpistd.quantify.spacing import Eq1Split, eq1_split
+
+    for cq in cals:
+        if not cq.eq1:
+            continue
+        cal = model.calibrations[cq.index]
+        for metric in cq.eq1:
+            offset: float | None = None
+            source = ""
+            blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
+            if blank is not None and blank.mean() is not None:
+                offset, source = blank.mean(), "blank"
+            elif cq.paired is not None:
+                sf = cals[cq.paired.fc_index].fit_for(metric)
+                if sf is not None and sf.usable and not sf.through_origin:
+                    offset, source = sf.fit.intercept, "paired_intercept"
+            if offset is None:
+                continue
+            result = eq1_split([p.interparticle_distance_nm for p in cq.points],
+                               [p.mean(metric) for p in cq.points], offset, source)
+            if isinstance(result, Eq1Split):
+                cq.eq1_split[metric] = result
 
 
 def _pairings(model: Any, cals: list[CalibrationQuantities], options: Options) -> None:
@@ -493,17 +541,37 @@ def _cell_reductions(model: Any, cals: list[CalibrationQuantities]) -> None:
 
 
 def _quantifications(model: Any, cals: list[CalibrationQuantities], options: Options) -> list[QuantificationQuantities]:
-    from mpistd.quantify.limits import inverse_predict
+    from dataclasses import replace
 
+    from mpistd.quantify.limits import InversePrediction, inverse_predict, simultaneous_interval
+
+    t = options.tolerances
     index = {c.id: i for i, c in enumerate(model.calibrations)}
     out = []
+    users: dict[int, list[QuantificationQuantities]] = {}  # id(SeriesFit) -> quantifications using it
+    lines: dict[int, SeriesFit] = {}
     for qi, q in enumerate(model.quantifications or []):
         ci = index[q.calibration]
         qq = QuantificationQuantities(index=qi, id=q.id, pointer=f"/quantifications/{qi}", calibration_index=ci,
                                       metric=q.metric)
         sf = cals[ci].fit_for(q.metric)
         if sf is not None and sf.usable:
-            qq.prediction = inverse_predict(sf.fit, [float(s) for s in q.signal],
-                                            alpha=options.tolerances.prediction_alpha)
+            qq.prediction = inverse_predict(sf.fit, [float(s) for s in q.signal], alpha=t.prediction_alpha,
+                                            variance=t.prediction_variance,
+                                            signal_variance=getattr(q, "signal_variance", None))
+            if isinstance(qq.prediction, InversePrediction):
+                users.setdefault(id(sf), []).append(qq)
+                lines[id(sf)] = sf
         out.append(qq)
+    # several unknowns read with one line: simultaneous intervals beside the per-interval ones
+    for key, group in users.items():
+        if len(group) < 2:
+            continue
+        for qq in group:
+            p = qq.prediction
+            try:
+                block = simultaneous_interval(lines[key].fit, p, k=len(group), method=t.simultaneous_method)
+            except OverflowError:
+                continue  # the per-interval result stands; the JSON's simultaneous stays null
+            qq.prediction = replace(p, simultaneous=block)
     return out

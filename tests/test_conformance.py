@@ -68,8 +68,12 @@ def test_every_rule_has_a_firing_and_a_quiet_vector() -> None:
             fires.add(e["rule"])
         if not e["fires"] and e["rule"] not in rules_found:
             quiet.add(e["rule"])
-    ids = {r.id for r in all_rules()}
-    assert ids - fires == set(), f"rules without a firing vector: {sorted(ids - fires)}"
+    # repository rules (MPI060–MPI069) judge a run, not a file: their vectors are folders
+    # (reference_data/conformance/repository/, tests/test_repository_view.py)
+    ids = {r.id for r in all_rules() if r.family != "repository"}
+    # MPI019 (a reader library not installed) is the environment's finding, which no dataset can
+    # express: its firing case runs with the library hidden (tests/rules/test_image_rules.py)
+    assert ids - fires - {"MPI019"} == set(), f"rules without a firing vector: {sorted(ids - fires)}"
     assert ids - quiet == set(), f"rules without a non-firing vector: {sorted(ids - quiet)}"
 
 

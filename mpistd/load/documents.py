@@ -395,8 +395,11 @@ class _JsonScanner:
             ch = text[self.pos]
             if frame[0] == "obj":
                 if ch == ",":
+                    comma = self.pos
                     self.pos += 1
                     self._ws()
+                    if self.pos < len(text) and text[self.pos] == "}":
+                        self._fail("trailing comma before '}': JSON allows none, remove it", comma)
                     pointer = self._key(frame, out)
                     expect_value = True
                 elif ch == "}":
@@ -407,8 +410,11 @@ class _JsonScanner:
                     self._fail("expected ',' or '}' after an object member")
             else:
                 if ch == ",":
+                    comma = self.pos
                     self.pos += 1
                     self._ws()
+                    if self.pos < len(text) and text[self.pos] == "]":
+                        self._fail("trailing comma before ']': JSON allows none, remove it", comma)
                     frame[2] += 1
                     pointer = f"{frame[1]}/{frame[2]}"
                     out[pointer] = self._lc(self.pos)

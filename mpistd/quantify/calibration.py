@@ -121,6 +121,8 @@ class LineFit:
     * ``s_x0`` = s_y/|b| (DIN 32645 "Verfahrensstandardabweichung")
     * ``slope_ci95`` = b ± t(df, 0.975)·slope_se
     * ``levels`` = number of distinct x values; ``x_min``, ``x_max`` = calibrated range
+    * ``weight_mean`` = mean of the raw weights 1/xᵢ or 1/xᵢ² before scaling (1.0
+      unweighted): a point at x has the weight w(x) = x^(−p)/weight_mean on the fit's scale
     """
 
     slope: float
@@ -141,6 +143,7 @@ class LineFit:
     through_origin: bool
     weighting: str
     slope_ci95: tuple[float, float]
+    weight_mean: float = 1.0
 
     def predict(self, x: Any) -> Any:
         """ŷ = a + b·x: a float for a scalar x, a numpy array for an array-like x."""
@@ -169,6 +172,7 @@ class LineFit:
             "through_origin": self.through_origin,
             "weighting": self.weighting,
             "slope_ci95": [self.slope_ci95[0], self.slope_ci95[1]],
+            "weight_mean": self.weight_mean,
         }
 
 
@@ -298,25 +302,33 @@ def _is_zero_ss(ss: float, scale: float) -> bool:
 
 def _weights(xa: np.ndarray, weighting: str) -> np.ndarray | Unusable:
     """Weights scaled to mean 1 (Σw = n)."""
+    result = _weights_and_mean(xa, weighting)
+    return result if isinstance(result, Unusable) else result[0]
+
+
+def _weights_and_mean(xa: np.ndarray, weighting: str) -> tuple[np.ndarray, float] | Unusable:
+    """Weights scaled to mean 1 (Σw = n) and the mean of the raw weights."""
     if weighting == "none":
-        return np.ones_like(xa)
+        return np.ones_like(xa), 1.0
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
     if np.any(xa <= 0):
         return Unusable("1/x weights need x > 0")
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         raw = 1.0 / xa if weighting == "1/x" else 1.0 / (xa * xa)
-        w = raw / raw.mean()
-    if not np.all(np.isfinite(w)) or not np.all(w > 0):
+        raw_mean = float(raw.mean())
+        w: np.ndarray = raw / raw_mean
+    if not np.all(np.isfinite(w)) or not np.all(w > 0) or not (math.isfinite(raw_mean) and raw_mean > 0):
         return Unusable(f"{weighting} weights overflow for these x values")
-    return w
+    return w, raw_mean
 
 
 def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the diagnostics of one fit all group the same x values: remember the last grouping
     key = xa.tobytes()
     if _LAST_GROUPS[0] == key:
-        return _LAST_GROUPS[1]
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray] = _LAST_GROUPS[1]
+        return cached
     levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)
     for arr in (levels, inverse, counts):
         arr.flags.writeable = False
@@ -325,7 +337,7 @@ def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return result
 
 
-_LAST_GROUPS: list = [None, None]
+_LAST_GROUPS: list[Any] = [None, None]
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:
@@ -366,9 +378,10 @@ def fit_line(
     levels = int(np.unique(xa).size)
     if levels < 2:
         return Unusable("a single x level: a line needs at least 2 distinct levels")
-    w = _weights(xa, weighting)
-    if isinstance(w, Unusable):
-        return w
+    weights = _weights_and_mean(xa, weighting)
+    if isinstance(weights, Unusable):
+        return weights
+    w, weight_mean = weights
 
     with np.errstate(all="ignore"):
         sw = float(w.sum())
@@ -445,6 +458,7 @@ def fit_line(
         through_origin=bool(through_origin),
         weighting=weighting,
         slope_ci95=(float(ci[0]), float(ci[1])),
+        weight_mean=float(weight_mean),
     )
 
 

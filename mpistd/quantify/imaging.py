@@ -10,7 +10,8 @@ Lorentzian fitted to the profile along x through the maximum pixel).
 Conventions fixed here so that two implementations agree (the standard's wording):
 
 - 2D images have axes (z, x), 3D images (z, y, x), row-major; ``spacing_mm`` names the
-  pixel spacing of each axis in mm.
+  pixel spacing of each axis in mm. A 2D image in another plane names its axes
+  (``axes=("y", "x")`` or ``("z", "y")``, always in z, y, x order).
 - ROI = pixels strictly above the threshold T; ``threshold_connected`` keeps only the
   8-connected (26 in 3D) component holding the maximum.
 - ``max_intensity`` is the largest pixel; ties go to the first in row-major order
@@ -38,6 +39,14 @@ Conventions fixed here so that two implementations agree (the standard's wording
                            singular normal equations, or a width running away (|γ| over
                            10 profile spans, e.g. a flat profile, whose sum of squares
                            only vanishes as γ → ∞)
+  ``"spacing_overflow"``   the pixel size is so large that an area, volume, total or
+                           FWHM in mm overflows double precision: that metric is None
+
+Memory: an image is used in its own dtype (a uint8 image is never copied to float64);
+per image the extra memory is the ROI mask (one byte a pixel) and the ROI's values. Only
+non-finite pixels or a voxel mask (``mask``) cost one copy of the image in its own float
+dtype. :class:`ImageBatch` reduces each image as it is added and keeps only its profile,
+so a batch never holds its images.
 
 The Lorentzian fits of a batch are done together (:func:`quantify_images`): a vectorised
 Levenberg–Marquardt over all equal-length profiles with the analytic Jacobian (and the
@@ -57,7 +66,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -72,6 +81,7 @@ __all__ = [
     "fit_lorentzian",
     "quantify_image",
     "quantify_images",
+    "ImageBatch",
     "ROI_METHODS",
     "PROBLEMS",
 ]
@@ -84,6 +94,7 @@ PROBLEMS = (
     "fwhm_no_peak",
     "fwhm_too_few_points",
     "fwhm_not_converged",
+    "spacing_overflow",
 )
 
 # Fit controls. XTOL is the relative size of the undamped Gauss-Newton step (A relative
@@ -228,7 +239,7 @@ class ImageMetrics:
     threshold: float
     problems: tuple[str, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
         return {
             "max_intensity": self.max_intensity,
@@ -296,7 +307,8 @@ def _start_values(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> np.ndar
             t = (half - y0) / (y1 - y0)
         xc = x0 + t * (x1 - x0)
         bad = ~np.isfinite(xc) | ~valid[rows, j0] | ~valid[rows, j1]
-        return np.where(bad, 0.5 * (x0 + x1), xc)
+        crossed: np.ndarray = np.where(bad, 0.5 * (x0 + x1), xc)
+        return crossed
 
     has_l = left >= 0
     has_r = right < n
@@ -319,7 +331,8 @@ def _start_values(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> np.ndar
     return np.stack([A0, c0, g0], axis=1)
 
 
-def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A, c, g):
+def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A: np.ndarray, c: np.ndarray,
+                   g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u = (x[None, :] - c[:, None]) / g[:, None]
     q = 1.0 / (1.0 + u * u)
     r = Y - A[:, None] * q
@@ -328,7 +341,8 @@ def _lorentz_parts(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, A, c, g):
     return u, q, r
 
 
-def _solve3(M: tuple, b: tuple):
+def _solve3(M: tuple[np.ndarray, ...],
+            b: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """Solve symmetric 3×3 systems row-wise (vectorised Cramer with Jacobi scaling).
 
     Returns (δ, ok). ``ok`` is False where the matrix is singular or not finite.
@@ -361,7 +375,7 @@ def _solve3(M: tuple, b: tuple):
 
 def _lm_batch(
     x: np.ndarray, Y: np.ndarray, W: np.ndarray | None, p0: np.ndarray, max_iter: int = _MAX_ITER
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Levenberg–Marquardt for A/(1+((x−x₀)/γ)²) on every row of Y at once.
 
     x: (n,) positions shared by the rows; Y: (P, n) values (0 where missing); W: (P, n)
@@ -389,7 +403,9 @@ def _lm_batch(
     active = np.arange(P)
     # Per-active-row state, kept compact so each iteration costs O(active · n).
     Ya, Wa = Y, W
-    dot = lambda a, b: np.einsum("ij,ij->i", a, b)  # noqa: E731  row-wise dot product
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # row-wise dot product
+        rows: np.ndarray = np.einsum("ij,ij->i", a, b)
+        return rows
     for _ in range(max_iter):
         if active.size == 0:
             break
@@ -484,7 +500,7 @@ def _lm_batch(
     return params, converged & ~failed, iters
 
 
-def _fit_batch(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None):
+def _fit_batch(x: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalise each row by its peak (the minimum is scale-invariant), fit, scale back.
 
     W: (P, n) 1/0 weights, or None when every point of every row is present.
@@ -532,8 +548,19 @@ def fit_lorentzian(positions_mm: np.ndarray, profile: np.ndarray) -> LorentzFit:
 _AXES = {2: ("z", "x"), 3: ("z", "y", "x")}
 
 
-def _spacing(spacing_mm: Mapping[str, float], ndim: int) -> tuple[float, ...]:
-    axes = _AXES[ndim]
+def _axes(ndim: int, axes: Sequence[str] | None) -> tuple[str, ...]:
+    """The image's axis names: the default (z, x) / (z, y, x), or those given for a 2D image in
+    another plane (e.g. ("y", "x")), two or three distinct names of x, y, z in z, y, x order."""
+    if axes is None:
+        return _AXES[ndim]
+    t = tuple(axes)
+    if len(t) != ndim or len(set(t)) != ndim or not set(t) <= {"x", "y", "z"} or list(t) != sorted(t, reverse=True):
+        raise ValueError(f"axes {t!r} do not name the {ndim} axes of the image in z, y, x order")
+    return t
+
+
+def _spacing(spacing_mm: Mapping[str, float], ndim: int, axes: Sequence[str] | None = None) -> tuple[float, ...]:
+    axes = _axes(ndim, axes)
     try:
         sp = tuple(float(spacing_mm[a]) for a in axes)
     except KeyError as exc:
@@ -589,34 +616,55 @@ def _measure(
     threshold: float,
     roi_method: str,
     fwhm_axis: str,
+    mask: np.ndarray | None = None,
+    axes: Sequence[str] | None = None,
 ) -> _Partial:
-    a = np.asarray(image, dtype=np.float64)
+    a = np.asarray(image)
+    if a.dtype.kind not in "iuf":
+        a = a.astype(np.float64)
+    a = np.ascontiguousarray(a)  # a view only when already contiguous
     if a.ndim not in (2, 3):
         raise ValueError(f"image must be 2D (z, x) or 3D (z, y, x), got shape {a.shape}")
     if a.size == 0:
         raise ValueError("image is empty")
-    axes = _AXES[a.ndim]
-    sp = _spacing(spacing_mm, a.ndim)
+    axes = _axes(a.ndim, axes)
+    sp = _spacing(spacing_mm, a.ndim, axes)
     if fwhm_axis not in axes:
         raise ValueError(f"fwhm_axis {fwhm_axis!r} is not an axis of a {a.ndim}D image {axes}")
     T = float(threshold)
     if not math.isfinite(T):
         raise ValueError(f"threshold must be finite, got {threshold!r}")
-    cell = math.prod(sp)  # pixel area (2D, mm²) or voxel volume (3D, mm³)
+    with np.errstate(over="ignore"):
+        cell = math.prod(sp)  # pixel area (2D, mm²) or voxel volume (3D, mm³)
     problems: list[str] = []
+    valid = None
+    if mask is not None:
+        valid = np.asarray(mask, dtype=bool)
+        if valid.shape != a.shape:
+            raise ValueError(f"mask shape {valid.shape} differs from the image's {a.shape}")
+        if valid.all():
+            valid = None
 
     flat = a.reshape(-1)
     k = int(np.argmax(flat))
     mx = flat[k]
     # max finite and min finite <=> every pixel finite (NaN propagates through both
-    # reductions); cheaper than np.isfinite(a).all().
-    all_finite = math.isfinite(mx) and math.isfinite(flat.min())
-    if not all_finite:
+    # reductions); cheaper than np.isfinite(a).all(). Integers are always finite.
+    all_finite = a.dtype.kind in "iu" or (math.isfinite(mx) and math.isfinite(flat.min()))
+    if not all_finite or valid is not None:
+        if a.dtype.kind in "iu":
+            a = a.astype(np.float64)  # only to mark excluded voxels; a masked integer image
         fin = np.isfinite(a)
+        if valid is not None:
+            if not fin[valid].all():
+                problems.append("nan_pixels")
+            fin &= valid
+        else:
+            problems.append("nan_pixels")
         if not fin.any():
-            return _Partial(None, None, None, None, None, 0, (), T, ["all_nan"])
-        problems.append("nan_pixels")
-        a = np.where(fin, a, -np.inf)  # missing pixels: never the max, never above T
+            return _Partial(None, None, None, None, None, 0, (), T,
+                            ["all_nan"])
+        a = np.where(fin, a, -np.inf)  # missing or excluded pixels: never the max, never above T
         flat = a.reshape(-1)
         k = int(np.argmax(flat))
         mx = flat[k]
@@ -639,7 +687,8 @@ def _measure(
     else:
         # Boolean indexing gathers only the ROI (small next to the field of view), then
         # ndarray.sum's pairwise summation. Missing pixels are -inf, never in the mask.
-        roi_sum = float(roi_values[mask].sum())
+        # summed in float64 whatever the pixels' dtype (a uint8 sum would wrap)
+        roi_sum = float(roi_values[mask].sum(dtype=np.float64))
         mean = roi_sum / count
         if a.ndim == 2:
             area = count * cell
@@ -647,14 +696,19 @@ def _measure(
         else:
             volume = count * cell
             total = roi_sum * cell  # STANDARD.md: ROI sum × voxel volume (3D)
+        if not all(v is None or math.isfinite(v) for v in (area, volume, total)):
+            area = area if area is not None and math.isfinite(area) else None
+            volume = volume if volume is not None and math.isfinite(volume) else None
+            total = total if total is not None and math.isfinite(total) else None
+            problems.append("spacing_overflow")
 
     # The profile through the maximum pixel along the fwhm axis, unthresholded.
     ai = axes.index(fwhm_axis)
-    sl = list(max_index)
+    sl: list[Any] = list(max_index)
     sl[ai] = slice(None)
     prof = a[tuple(sl)]
     weights = None
-    if not all_finite:
+    if not all_finite or valid is not None:
         w = np.isfinite(prof)
         if not w.all():
             weights = w.astype(np.float64)
@@ -674,6 +728,82 @@ def _measure(
     return part
 
 
+class ImageBatch:
+    """Images measured one at a time, their Lorentzian fits solved together.
+
+    :meth:`add` reduces an image at once (maximum, ROI, profile) and keeps only its
+    profile, so the caller can drop the image before reading the next: memory grows with
+    the profiles (:attr:`profile_bytes`), never with the images. :meth:`results` fits the
+    profiles (grouped by length, in pixel units) and returns the metrics in order.
+    """
+
+    def __init__(self, roi_method: str = "threshold_all", fwhm_axis: str = "x") -> None:
+        self.roi_method = roi_method
+        self.fwhm_axis = fwhm_axis
+        self._parts: list[_Partial] = []
+        self.profile_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def add(self, image: np.ndarray, spacing_mm: Mapping[str, float], threshold: float,
+            mask: np.ndarray | None = None, axes: Sequence[str] | None = None) -> int:
+        """Measure one image. ``mask``: True where a voxel counts (False voxels are left out of
+        every metric, like non-finite ones). ``axes``: the names of a 2D image's axes when it
+        is not (z, x), e.g. ("y", "x") for a slice in the x–y plane."""
+        part = _measure(image, spacing_mm, threshold, self.roi_method, self.fwhm_axis, mask, axes)
+        self._parts.append(part)
+        if part.profile is not None:
+            self.profile_bytes += part.profile.nbytes * (2 if part.profile_weights is not None else 1)
+        return len(self._parts) - 1
+
+    def results(self) -> list[ImageMetrics]:
+        parts = self._parts
+        n = len(parts)
+        # Group the profiles by length; fit each group in pixel units (positions 0..n−1).
+        # The least-squares minimum in mm is the pixel one scaled by the spacing.
+        fwhm: list[float | None] = [None] * n
+        groups: dict[int, list[int]] = {}
+        for i, p in enumerate(parts):
+            if p.profile is not None:
+                groups.setdefault(p.profile.size, []).append(i)
+        for length, members in groups.items():
+            Y = np.stack([cast(np.ndarray, parts[i].profile) for i in members])
+            W = None
+            if any(parts[i].profile_weights is not None for i in members):
+                W = np.ones_like(Y)
+                for row, i in enumerate(members):
+                    if parts[i].profile_weights is not None:
+                        W[row] = parts[i].profile_weights
+            x = np.arange(length, dtype=np.float64)
+            params, conv, _ = _fit_batch(x, Y, W)
+            for row, i in enumerate(members):
+                g = params[row, 2]
+                if conv[row] and math.isfinite(g) and g != 0:
+                    value = 2.0 * abs(float(g)) * parts[i].axis_spacing
+                    if math.isfinite(value):
+                        fwhm[i] = value
+                    elif "spacing_overflow" not in parts[i].problems:
+                        parts[i].problems.append("spacing_overflow")
+                else:
+                    parts[i].problems.append("fwhm_not_converged")
+        return [
+            ImageMetrics(
+                max_intensity=p.max_intensity,
+                mean_intensity=p.mean_intensity,
+                total_intensity=p.total_intensity,
+                roi_area_mm2=p.area,
+                roi_volume_mm3=p.volume,
+                fwhm_mm=fwhm[i],
+                roi_pixels=p.roi_pixels,
+                max_index=p.max_index,
+                threshold=p.threshold,
+                problems=tuple(p.problems),
+            )
+            for i, p in enumerate(parts)
+        ]
+
+
 def quantify_images(
     images: Iterable[np.ndarray],
     spacings: Mapping[str, float] | Sequence[Mapping[str, float]],
@@ -687,64 +817,26 @@ def quantify_images(
     ``spacings`` and ``threshold`` are either one value for every image or one per image.
     ``images`` may be any iterable, e.g. a generator that loads each image: every image is
     reduced as soon as it arrives (while it is still in the CPU cache) and only its
-    profile is kept for the batched fit, so a batch never holds all its images.
+    profile is kept for the batched fit, so a batch never holds all its images
+    (:class:`ImageBatch`).
     """
     const_sp = isinstance(spacings, Mapping)
     const_th = isinstance(threshold, (int, float, np.floating, np.integer))
-    sp_list = None if const_sp else list(spacings)
-    th_list = None if const_th else [float(t) for t in threshold]
+    sp_list = None if const_sp else list(cast(Sequence[Mapping[str, float]], spacings))
+    th_list = None if const_th else [float(t) for t in cast(Sequence[float], threshold)]
 
-    parts: list[_Partial] = []
+    batch = ImageBatch(roi_method, fwhm_axis)
     for i, im in enumerate(images):
         if (sp_list is not None and i >= len(sp_list)) or (th_list is not None and i >= len(th_list)):
             raise ValueError(f"more images than spacings ({len(sp_list or ())}) or thresholds ({len(th_list or ())})")
-        sp = spacings if const_sp else sp_list[i]
-        th = threshold if const_th else th_list[i]
-        parts.append(_measure(im, sp, th, roi_method, fwhm_axis))
-    n = len(parts)
+        sp = cast(Mapping[str, float], spacings) if const_sp else cast(list[Mapping[str, float]], sp_list)[i]
+        th = cast(float, threshold) if const_th else cast(list[float], th_list)[i]
+        batch.add(im, sp, th)
+    n = len(batch)
     for name, lst in (("spacings", sp_list), ("thresholds", th_list)):
         if lst is not None and len(lst) != n:
             raise ValueError(f"{len(lst)} {name} for {n} images")
-
-    # Group the profiles by length; fit each group in pixel units (positions 0..n−1).
-    # The least-squares minimum in mm is the pixel one scaled by the spacing.
-    fwhm: list[float | None] = [None] * n
-    groups: dict[int, list[int]] = {}
-    for i, p in enumerate(parts):
-        if p.profile is not None:
-            groups.setdefault(p.profile.size, []).append(i)
-    for length, members in groups.items():
-        Y = np.stack([parts[i].profile for i in members])
-        W = None
-        if any(parts[i].profile_weights is not None for i in members):
-            W = np.ones_like(Y)
-            for row, i in enumerate(members):
-                if parts[i].profile_weights is not None:
-                    W[row] = parts[i].profile_weights
-        x = np.arange(length, dtype=np.float64)
-        params, conv, _ = _fit_batch(x, Y, W)
-        for row, i in enumerate(members):
-            g = params[row, 2]
-            if conv[row] and math.isfinite(g) and g != 0:
-                fwhm[i] = 2.0 * abs(float(g)) * parts[i].axis_spacing
-            else:
-                parts[i].problems.append("fwhm_not_converged")
-
-    return [
-        ImageMetrics(
-            max_intensity=p.max_intensity,
-            mean_intensity=p.mean_intensity,
-            total_intensity=p.total_intensity,
-            roi_area_mm2=p.area,
-            roi_volume_mm3=p.volume,
-            fwhm_mm=fwhm[i],
-            roi_pixels=p.roi_pixels,
-            max_index=p.max_index,
-            threshold=p.threshold,
-            problems=tuple(p.problems),
-        )
-        for i, p in enumerate(parts)
-    ]
+    return batch.results()
 
 
 def quantify_image(

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 
@@ -63,19 +63,19 @@ _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 class SimulatedImage:
     image: np.ndarray  # what the scanner ships: blurred + noise (+ receiver compression)
     noise_free: np.ndarray  # blurred true signal density, no noise, no compression
-    truth: dict  # reference metrics of noise_free (see reference_truth) + model facts
+    truth: dict[str, Any]  # reference metrics of noise_free (see reference_truth) + model facts
     spacing_mm: dict[str, float]
     # Inverse of the compressive receiver as [[measured, true], ...] rows, strictly
     # increasing (STANDARD.md receiver_correction.table); None without compression.
     receiver_table: tuple[tuple[float, float], ...] | None = None
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ClosedFormImage:
     image: np.ndarray
     spacing_mm: dict[str, float]
-    truth: dict
+    truth: dict[str, Any]
 
 
 # --------------------------------------------------------------------------------------
@@ -135,8 +135,9 @@ def _lorentz_fit_scipy(x: np.ndarray, y: np.ndarray) -> float | None:
     above = np.nonzero(y >= A0 / 2)[0]
     g0 = max(0.5 * (x[above[-1]] - x[above[0]]) + 0.5 * (x[1] - x[0]), 1e-3 * (x[1] - x[0]))
 
-    def resid(p):
-        return p[0] / (1.0 + ((x - p[1]) / p[2]) ** 2) - y
+    def resid(p: np.ndarray) -> np.ndarray:
+        r: np.ndarray = p[0] / (1.0 + ((x - p[1]) / p[2]) ** 2) - y
+        return r
 
     res = least_squares(resid, [A0, x[k], g0], method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
     if not res.success or not np.isfinite(res.x).all():
@@ -151,7 +152,7 @@ def reference_truth(
     *,
     fwhm_axis: str = "x",
     with_fwhm: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """The reference metrics of a 2D (z, x) image with plain numpy (``threshold_all``).
 
     Written separately from :mod:`mpistd.quantify.imaging` on purpose: the simulator's
@@ -165,7 +166,7 @@ def reference_truth(
     iz, ix = divmod(k, a.shape[1])
     roi = a > threshold
     n = int(roi.sum())
-    out: dict = {
+    out: dict[str, Any] = {
         "max_intensity": float(a[iz, ix]),
         "max_index": (iz, ix),
         "roi_pixels": n,
@@ -196,18 +197,21 @@ def reference_truth(
 def _chord_pixel_average(edges: np.ndarray, R: float) -> np.ndarray:
     """Average of the chord 2√(R²−x²) over each interval [edges[i], edges[i+1]] (mm)."""
 
-    def F(x):  # antiderivative of 2√(R²−x²), constant outside [−R, R]
+    def F(x: np.ndarray) -> np.ndarray:  # antiderivative of 2√(R²−x²), constant outside [−R, R]
         x = np.clip(x, -R, R)
-        return x * np.sqrt(np.maximum(R * R - x * x, 0.0)) + R * R * np.arcsin(x / R)
+        value: np.ndarray = x * np.sqrt(np.maximum(R * R - x * x, 0.0)) + R * R * np.arcsin(x / R)
+        return value
 
-    return (F(edges[1:]) - F(edges[:-1])) / np.diff(edges)
+    average: np.ndarray = (F(edges[1:]) - F(edges[:-1])) / np.diff(edges)
+    return average
 
 
 def _overlap_fraction(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Fraction of each interval [edges[i], edges[i+1]] inside [lo, hi]."""
     a = np.maximum(edges[:-1], lo)
     b = np.minimum(edges[1:], hi)
-    return np.clip(b - a, 0.0, None) / np.diff(edges)
+    fraction: np.ndarray = np.clip(b - a, 0.0, None) / np.diff(edges)
+    return fraction
 
 
 def _kernel_1d(n: int, spacing: float, fwhm: float, psf: str) -> np.ndarray:
@@ -219,7 +223,8 @@ def _kernel_1d(n: int, spacing: float, fwhm: float, psf: str) -> np.ndarray:
         k = np.exp(-0.5 * (d / sigma) ** 2)
     else:
         raise ValueError(f"psf must be 'lorentzian' or 'gaussian', got {psf!r}")
-    return k / k.sum()
+    normalized: np.ndarray = k / k.sum()
+    return normalized
 
 
 def _convolve_axis(a: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
@@ -234,7 +239,7 @@ def _convolve_axis(a: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     return np.take(full, np.arange(n - 1, 2 * n - 1), axis=axis)
 
 
-def _blur(a: np.ndarray, spacing: dict, fwhm: dict, psf: str) -> np.ndarray:
+def _blur(a: np.ndarray, spacing: dict[str, float], fwhm: dict[str, float], psf: str) -> np.ndarray:
     out = a
     for axis, name in enumerate(("z", "x")):
         f = fwhm.get(name)
@@ -244,7 +249,7 @@ def _blur(a: np.ndarray, spacing: dict, fwhm: dict, psf: str) -> np.ndarray:
     return out
 
 
-def _as_rng(rng) -> np.random.Generator:
+def _as_rng(rng: "np.random.Generator | int | None") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
@@ -419,7 +424,7 @@ def uniform_disc_image(
     n = int(inside.sum())
     cell = math.prod(sp[a] for a in axes)
     first = tuple(int(i) for i in np.unravel_index(int(np.argmax(image)), shape)) if n else ()
-    truth: dict = {"roi_pixels": n, "max_intensity": float(value) if n else 0.0, "mean_intensity": float(value),
+    truth: dict[str, Any] = {"roi_pixels": n, "max_intensity": float(value) if n else 0.0, "mean_intensity": float(value),
                    "max_index": first}
     if len(shape) == 2:
         truth.update(roi_area_mm2=n * cell, total_intensity=float(value) * (n * cell))

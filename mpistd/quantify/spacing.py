@@ -14,6 +14,9 @@ What each function returns
 * ``eq1_deviation`` → ``Eq1Result``, or ``Skipped`` (no points, non-positive or
   non-finite distances, non-finite signals, a reference signal <= 0). Inputs of different
   lengths raise ``ValueError``.
+* ``eq1_split`` → ``Eq1Split`` (eq. 1's deviation split into a background-offset part and a
+  spacing part, given an independently known offset), or ``Skipped`` (as ``eq1_deviation``,
+  a non-finite offset, or an offset-corrected reference signal <= 0).
 
 Sources: the paper's eq. 1 (MPI_theory = MPI_ref·(d_ref/d)³, Fig. 5), STANDARD.md
 "Derived quantities"; Wigner–Seitz radius and the Poisson (Hertz 1909 / Chandrasekhar
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,6 +42,8 @@ __all__ = [
     "number_density_per_nm3",
     "interparticle_distance_nm",
     "eq1_deviation",
+    "Eq1Split",
+    "eq1_split",
 ]
 
 #: Density of magnetite Fe3O4, g/cm³.
@@ -106,7 +111,7 @@ def particle_iron_mass_fg_spherical(
     return float(mass)
 
 
-def _vectorised(values: Any, func, statistic: str, reason: str) -> Any:
+def _vectorised(values: Any, func: Callable[[float], float], statistic: str, reason: str) -> Any:
     """Apply ``func`` to positive finite entries: float|Skipped for scalars, tuple else."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 0:
@@ -117,8 +122,8 @@ def _vectorised(values: Any, func, statistic: str, reason: str) -> Any:
         return float(out) if _positive_finite(out) else Skipped(statistic, "numerical overflow")
     result: list[float | None] = []
     for v in arr.ravel().tolist():
-        out = func(v) if _positive_finite(v) else None
-        result.append(float(out) if out is not None and _positive_finite(out) else None)
+        entry = func(v) if _positive_finite(v) else None
+        result.append(float(entry) if entry is not None and _positive_finite(entry) else None)
     return tuple(result)
 
 
@@ -214,4 +219,73 @@ def eq1_deviation(
         reference_index=ref,
         theory=tuple(theory.tolist()),
         deviation_percent=tuple(dev.tolist()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Eq1Split:
+    """Eq. 1's deviation split into a background-offset part and a spacing part.
+
+    At a fixed volume d⁻³ ∝ c ∝ m, so eq. 1 predicts proportionality to iron mass, and a
+    series alone cannot tell a constant background offset S₀ from a spacing (dilution)
+    effect. Given S₀ from elsewhere (a measured blank, or the intercept of the paired
+    fixed-concentration series, whose concentration does not change):
+
+    * ``total_percent[i]`` = 100·(S_i/T_i − 1) with T_i = S_ref·(d_ref/d_i)³ (= eq. 1);
+    * ``spacing_percent[i]`` = 100·(S'_i/T'_i − 1) with S' = S − S₀ and T'_i =
+      S'_ref·(d_ref/d_i)³: the deviation left once the offset is removed;
+    * ``offset_percent[i]`` = total − spacing (percentage points): the part a constant
+      offset explains.
+    """
+
+    offset: float
+    offset_source: str  # "blank" | "paired_intercept"
+    reference_index: int
+    total_percent: tuple[float, ...]
+    spacing_percent: tuple[float, ...]
+    offset_percent: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "offset_source": self.offset_source,
+            "reference_index": self.reference_index,
+            "total_percent": list(self.total_percent),
+            "spacing_percent": list(self.spacing_percent),
+            "offset_percent": list(self.offset_percent),
+        }
+
+
+def eq1_split(
+    distances_nm: Sequence[float] | np.ndarray,
+    signals: Sequence[float] | np.ndarray,
+    offset: float,
+    offset_source: str,
+) -> Eq1Split | Skipped:
+    """Split eq. 1's deviation into offset and spacing parts (see :class:`Eq1Split`)."""
+    total = eq1_deviation(distances_nm, signals)
+    if isinstance(total, Skipped):
+        return total
+    name = "eq1_split"
+    if not math.isfinite(offset):
+        return Skipped(name, "non-finite offset")
+    d = np.asarray(distances_nm, dtype=float).ravel()
+    corrected = np.asarray(signals, dtype=float).ravel() - float(offset)
+    ref = total.reference_index
+    s_ref = float(corrected[ref])
+    if not s_ref > 0.0:
+        return Skipped(name, "the offset-corrected reference signal must be > 0")
+    with np.errstate(all="ignore"):
+        theory = s_ref * (d[ref] / d) ** 3
+        spacing = 100.0 * (corrected / theory - 1.0)
+    if not np.all(np.isfinite(spacing)):
+        return Skipped(name, "numerical overflow")
+    tot = np.asarray(total.deviation_percent)
+    return Eq1Split(
+        offset=float(offset),
+        offset_source=offset_source,
+        reference_index=ref,
+        total_percent=tuple(tot.tolist()),
+        spacing_percent=tuple(spacing.tolist()),
+        offset_percent=tuple((tot - spacing).tolist()),
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from mpistd.findings import Report
+from mpistd.findings import REPORT_SCHEMA_ID, Report
 
-REPORT_SCHEMA_ID = "https://mpistd.org/schema/report/1.0/mpistd-report.schema.json"
+__all__ = ["REPORT_SCHEMA_ID", "render_json"]
 
 
 def render_json(report: Report) -> str:

@@ -22,6 +22,9 @@ class FetchRefused(ValueError):
 
 def make_url_fetcher(allowed_data_urls: Iterable[str] = ()) -> Any:
     """A WeasyPrint URL fetcher that refuses every URL but the given ``data:`` URLs."""
+    from mpistd._environment import import_weasyprint
+
+    import_weasyprint()  # a missing Pango is an environment problem (exit 2), named as such
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     allowed = frozenset(u for u in allowed_data_urls if u.startswith("data:"))
@@ -61,8 +64,9 @@ def render_pdf(html: str, *, url_fetcher: Any = None, allowed_data_urls: Iterabl
     import logging
     import os
 
-    from weasyprint import HTML
+    from mpistd._environment import import_weasyprint
 
+    HTML = import_weasyprint().HTML
     fetcher = url_fetcher if url_fetcher is not None else make_url_fetcher(allowed_data_urls)
     # WeasyPrint logs every CSS property it does not support as a warning; the report's
     # stylesheet is shared with browsers, so those messages are noise for a CLI user

@@ -190,6 +190,9 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
         for name, job in zip(names, work):
             write_atomic(folder / name, _render_job(job))
     index = render_index(report_, [(s.result, name) for s, name in zip(sources, names)])
+    from mpistd.render.repository import write_repository_page  # the repository page (issue 18)
+
+    write_repository_page(report_, folder, [(s.result, name) for s, name in zip(sources, names)])
     return write_atomic(folder / "index.html", index)
 
 

@@ -5,17 +5,27 @@ and remedy of a rule once, not per result); every finding a result located by fi
 line:column and its JSON pointer (as a logical location); every suppressed finding a result
 with a ``suppressions`` entry, so that silencing stays visible (the standard, "Findings").
 
-Paths are written as given, relative to ``%SRCROOT%`` with forward slashes, so that code
-scanning can map them onto the repository. ``partialFingerprints["mpistd/v1"]`` is the
-sha256 of ``rule|file|pointer`` — what a baseline remembers, never the numbers in the
-message — so a result keeps its identity when the message's numbers change.
+URIs are relative to the source root ``%SRCROOT%`` — ``--srcroot``, else git's top level
+(the nearest folder above the working directory holding ``.git``), else the working
+directory — so code scanning maps them onto the repository from whatever subfolder mpistd
+ran in. They are percent-encoded from the file name's bytes (RFC 3986; a name that is not
+valid UTF-8 keeps its bytes as ``%XX``). A file outside the source root gets an absolute
+``file://`` URI.
+
+``partialFingerprints["mpistd/v2"]`` is the sha256 of ``rule|uri|pointer|metric`` (the
+metric only for per-metric rules) — never the numbers in the message, so a result keeps
+its identity when they change — made unique within the run by an occurrence number when
+two results would share it. ``automationDetails.id`` is written only when a category is
+asked for (``--sarif-category``; GitHub's upload action sets it otherwise).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
+from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
@@ -26,7 +36,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFORMATION_URI = "https://mpistd.org"
 SRCROOT = "%SRCROOT%"
-FINGERPRINT_KEY = "mpistd/v1"
+FINGERPRINT_KEY = "mpistd/v2"
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
@@ -39,24 +49,28 @@ _SUPPRESSION_KIND = {"inline": "inSource"}
 _SAFE_PATH_CHARS = "/-._~!$&'()*+,;=@"
 
 
-def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | None = None) -> str:
+def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | os.PathLike[str] | None = None,
+                 category: str | None = None) -> str:
     """The SARIF 2.1.0 log of ``report`` as JSON text (ends with a newline).
 
     ``rules`` is the catalogue to describe (normally ``registry.all_rules()``); a finding whose
     rule is not in it gets a minimal descriptor built from the finding, so ``ruleIndex`` is
-    always valid. ``srcroot``, when given, is an absolute ``file://`` URI recorded as the
-    ``%SRCROOT%`` base (viewers outside CI use it; GitHub does not need it).
+    always valid. ``srcroot`` is the folder URIs are relative to (default: git's top level
+    above the working directory, else the working directory); when given it is also recorded
+    as the ``%SRCROOT%`` base. ``category`` becomes ``automationDetails.id`` (``category/``).
     """
     descriptors, rule_index = _rule_descriptors(rules)
-    artifacts = _Artifacts()
+    root = source_root(srcroot)
+    artifacts = _Artifacts(root)
     results: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
 
     for dataset in report.results:
         artifacts.add(dataset.path, sha256=dataset.sha256, role="analysisTarget")
         for finding in dataset.findings:
-            results.append(_result(finding, dataset.path, descriptors, rule_index, artifacts))
+            results.append(_result(finding, dataset.path, descriptors, rule_index, artifacts, seen))
         for suppressed in dataset.suppressed:
-            result = _result(suppressed.finding, dataset.path, descriptors, rule_index, artifacts)
+            result = _result(suppressed.finding, dataset.path, descriptors, rule_index, artifacts, seen)
             result["suppressions"] = [_suppression(suppressed)]
             results.append(result)
 
@@ -81,8 +95,10 @@ def render_sarif(report: Report, rules: list[Rule], *, srcroot: str | None = Non
             "failLevel": report.fail_level.value,
         },
     }
-    if srcroot:
-        run["originalUriBaseIds"] = {SRCROOT: {"uri": srcroot if srcroot.endswith("/") else srcroot + "/"}}
+    if srcroot is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": "file://" + _quote(root.rstrip("/") + "/")}}
+    if category:
+        run["automationDetails"] = {"id": category if category.endswith("/") else category + "/"}
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -92,9 +108,22 @@ def level(severity: Severity) -> str:
     return _LEVEL[Severity.parse(severity)]
 
 
-def fingerprint(rule_id: str, path: str, pointer: str) -> str:
-    """The stable identity of a result: sha256 of ``rule|file|pointer`` (file with forward slashes)."""
-    return hashlib.sha256(f"{rule_id}|{_posix(path)}|{pointer}".encode("utf-8")).hexdigest()
+def fingerprint(rule_id: str, uri: str, pointer: str, metric: str | None = None, occurrence: int = 1) -> str:
+    """The identity of a result: sha256 of ``rule|uri|pointer|metric``, ``|n`` added for the n-th (n ≥ 2)
+    result that would otherwise share it."""
+    text = f"{rule_id}|{uri}|{pointer}|{metric or ''}" + (f"|{occurrence}" if occurrence > 1 else "")
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def source_root(srcroot: str | os.PathLike[str] | None = None) -> str:
+    """The absolute POSIX folder SARIF URIs are relative to: ``srcroot``, git's top level, or the cwd."""
+    if srcroot is not None:
+        return _posix(os.path.abspath(os.fspath(srcroot)))
+    cwd = os.getcwd()
+    for folder in (Path(cwd), *Path(cwd).parents):
+        if (folder / ".git").exists():  # a folder, or a file in worktrees and submodules
+            return _posix(str(folder))
+    return _posix(cwd)
 
 
 # --------------------------------------------------------------------------- rules
@@ -159,14 +188,16 @@ def _result(
     descriptors: list[dict[str, Any]],
     rule_index: dict[str, int],
     artifacts: "_Artifacts",
+    seen: dict[str, int],
 ) -> dict[str, Any]:
     if finding.rule not in rule_index:
         rule_index[finding.rule] = len(descriptors)
         descriptors.append(_descriptor_from_finding(finding))
     path = finding.file or dataset_path
     artifact_index = artifacts.add(path)
+    location = artifacts.location(path)
 
-    physical: dict[str, Any] = {"artifactLocation": {**_artifact_location(path), "index": artifact_index}}
+    physical: dict[str, Any] = {"artifactLocation": {**location, "index": artifact_index}}
     region = _region(finding)
     if region:
         physical["region"] = region
@@ -175,14 +206,21 @@ def _result(
     if leaf is not None:
         logical["name"] = leaf
 
-    return {
+    key = f"{finding.rule}|{location['uri']}|{finding.pointer}|{finding.metric or ''}"
+    seen[key] = occurrence = seen.get(key, 0) + 1
+    result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
         "level": level(finding.severity),
         "message": {"text": finding.message or finding.rule},
         "locations": [{"physicalLocation": physical, "logicalLocations": [logical]}],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding.rule, path, finding.pointer)},
+        "partialFingerprints": {
+            FINGERPRINT_KEY: fingerprint(finding.rule, location["uri"], finding.pointer, finding.metric, occurrence)
+        },
     }
+    if finding.metric:
+        result["properties"] = {"metric": finding.metric}
+    return result
 
 
 def _region(finding: Finding) -> dict[str, int] | None:
@@ -216,25 +254,45 @@ def _posix(path: str) -> str:
     return path.replace("\\", "/")
 
 
-def _artifact_location(path: str) -> dict[str, Any]:
+def _quote(text: str, extra_safe: str = "") -> str:
+    """Percent-encode a path from its bytes: a name that is not valid UTF-8 (held by Python as
+    surrogate escapes) keeps its original bytes, e.g. b"\\xff" -> %FF."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: its UTF-8-like form
+        raw = text.encode("utf-8", "surrogatepass")
+    return quote(raw, safe=_SAFE_PATH_CHARS + extra_safe)
+
+
+def _artifact_location(path: str, root: str | None = None) -> dict[str, Any]:
+    """The artifactLocation of ``path`` (as given: relative to the cwd, or absolute)."""
     posix = _posix(path)
     if re.match(r"^[A-Za-z]:/", posix):  # an absolute Windows path: a file URI, no base
-        return {"uri": "file:///" + quote(posix, safe=_SAFE_PATH_CHARS + ":")}
-    if posix.startswith("/"):
-        return {"uri": "file://" + quote(posix, safe=_SAFE_PATH_CHARS)}
-    normalized = posixpath.normpath(posix)
-    return {"uri": quote(normalized, safe=_SAFE_PATH_CHARS), "uriBaseId": SRCROOT}
+        return {"uri": "file:///" + _quote(posix, ":")}
+    root = root if root is not None else source_root()
+    absolute = posixpath.normpath(posix if posix.startswith("/") else posixpath.join(_posix(os.getcwd()), posix))
+    relative = posixpath.relpath(absolute, root)
+    if relative == ".." or relative.startswith("../"):  # outside the source root: no base can hold it
+        return {"uri": "file://" + _quote(absolute)}
+    return {"uri": _quote(relative), "uriBaseId": SRCROOT}
 
 
 class _Artifacts:
     """`run.artifacts` in first-seen order, one per file; datasets carry their sha256."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str) -> None:
+        self.root = root
         self.entries: list[dict[str, Any]] = []
         self._index: dict[str, int] = {}
+        self._locations: dict[str, dict[str, Any]] = {}
+
+    def location(self, path: str) -> dict[str, Any]:
+        if path not in self._locations:
+            self._locations[path] = _artifact_location(path, self.root)
+        return self._locations[path]
 
     def add(self, path: str, *, sha256: str | None = None, role: str | None = None) -> int:
-        location = _artifact_location(path)
+        location = self.location(path)
         key = json.dumps(location, sort_keys=True)
         if key in self._index:
             i = self._index[key]

@@ -58,10 +58,11 @@ def summary_line(report: Report, *, colour: bool = False) -> str:
     return f"{head}: " + ", ".join(parts) + mode
 
 
-def summary_table(report: Report, *, colour: bool = False, limit: int = 50) -> str:
+def summary_table(report: Report, *, colour: bool = False, limit: int = 50, max_width: int | None = 70) -> str:
     """A per-dataset table for runs over many files (the worst first)."""
     rows = sorted(report.results, key=lambda r: (-r.counts()["error"], -r.counts()["warning"], r.path))
-    width = min(max((len(r.path) for r in rows), default=7), 70)
+    width = max((len(r.path) for r in rows), default=7)
+    width = min(width, max_width) if max_width else width
     out = [f"{'dataset':<{width}}  {'verdict':<25} errors warnings info"]
     for r in rows[:limit]:
         c = r.counts()

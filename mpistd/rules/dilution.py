@@ -47,6 +47,31 @@ def _largest(values) -> tuple[int, float] | None:
     return best
 
 
+def _eq1_split_text(cq, q) -> str:
+    """MPI030's offset-vs-spacing split of the eq. 1 deviation, or why it cannot be made."""
+    pieces = []
+    sources = set()
+    for metric, sp in cq.eq1_split.items():
+        big = _largest(sp.total_percent)
+        if big is None:
+            continue
+        i, total = big
+        pieces.append(f"{metric_name(metric)} {pct(total)} at '{cq.points[i].sample_id}' = "
+                      f"{sp.offset_percent[i]:+.1f} points offset (S₀ = {num(sp.offset)}) + "
+                      f"{pct(sp.spacing_percent[i])} spacing")
+        if sp.offset_source == "blank":
+            sources.add("the measured blank")
+        elif cq.paired is not None:
+            sources.add(f"the intercept of the paired fixed-concentration series "
+                        f"'{q.calibrations[cq.paired.fc_index].id}'")
+    if pieces:
+        return "split with the background offset S₀ from " + " and ".join(sorted(sources)) + ": " + "; ".join(pieces)
+    return ("whether part of this is a background offset rather than a spacing effect cannot be decided from "
+            "this series alone (at a fixed volume eq. 1 is proportionality to iron mass, and a line's intercept "
+            "absorbs part of a dilution effect); a measured blank or a paired fixed-concentration series would "
+            "separate them")
+
+
 @rule(
     "MPI030", severity="warning", family=FAMILY, pointer="the calibration",
     title="dilution confounding: the concentration varies along an iron-mass series",
@@ -56,7 +81,10 @@ def _largest(values) -> tuple[int, float] | None:
               "one by up to that much, and fixed-volume signals deviated up to ~16 % from the spacing-only "
               "model of eq. 1 (section 3, Fig. 3–5). A series in solution or gel whose concentration "
               "varies (fixed volume, or a span above the profile's limit, 2× by default) therefore "
-              "calibrates concentration effects together with iron mass.",
+              "calibrates concentration effects together with iron mass. At a fixed volume eq. 1 is proportionality "
+              "to iron mass, so a background offset and a spacing effect look alike; with a measured blank or "
+              "the paired fixed-concentration series' intercept as the offset, the deviation is split into the "
+              "two (docs/decisions.md).",
     remedy="Build the calibration at fixed concentration (increasing volumes of one stock, the paper's "
            "recommendation, section 4); if a fixed-volume series is needed, also measure the matching "
            "fixed-concentration series (paired_with) and report concentration and interparticle distance "
@@ -99,6 +127,7 @@ def dilution_confounding(ctx: RuleContext) -> Iterator[Hit]:
         if eq1:
             ref = cq.points[next(iter(cq.eq1.values())).reference_index].sample_id
             parts.append(f"largest deviation from eq. 1 (reference '{ref}'): " + ", ".join(eq1))
+            parts.append(_eq1_split_text(cq, q))
         if cq.paired is not None and cq.paired.differences:
             fc = q.calibrations[cq.paired.fc_index]
             per_metric = []
@@ -167,7 +196,7 @@ def paired_series_agree(ctx: RuleContext) -> Iterator[Hit]:
             if unmatched:
                 msg += "; unmatched points (iron masses differ by more than " \
                        f"{t.pairing_mass_relative * 100:g} %): " + ", ".join(unmatched)
-            yield Hit(cq.pointer, msg)
+            yield Hit(cq.pointer, msg, metric=metric)
 
 
 @rule(

@@ -1,4 +1,4 @@
-"""The calibration line and what it may claim: MPI020–MPI028 and MPI053.
+"""The calibration line and what it may claim: MPI020–MPI029, MPI053 and MPI054.
 
 The paper fits a straight line not forced through the origin and reports R² (section 2,
 "Calibration curve fitting"); the analytical-chemistry standards ask for more before a line
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from mpistd.quantify.calibration import Skipped, Unusable
+from mpistd.quantify.limits import InversePrediction, Limits
 from mpistd.rules._format import metric_name, num
 from mpistd.rules.registry import Hit, RuleContext, rule
 
@@ -129,7 +130,7 @@ def linearity(ctx: RuleContext) -> Iterator[Hit]:
             reasons.append(f"lack of fit F = {num(lof.f)} (p = {num(lof.p_value, 3)} < {t.lack_of_fit_alpha:g})")
         if reasons:
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)} is not linear: " + "; ".join(reasons)
-                      + f" (R² = {sf.fit.r_squared:.4f})")
+                      + f" (R² = {sf.fit.r_squared:.4f})", metric=sf.metric)
 
 
 @rule(
@@ -144,7 +145,8 @@ def r_squared_minimum(ctx: RuleContext) -> Iterator[Hit]:
     floor = ctx.options.tolerances.r_squared_min
     for cq, sf in _usable_fits(ctx):
         if sf.fit.r_squared < floor:
-            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: R² = {sf.fit.r_squared:.4f} is below {floor:g}")
+            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: R² = {sf.fit.r_squared:.4f} is below {floor:g}",
+                      metric=sf.metric)
 
 
 @rule(
@@ -164,7 +166,8 @@ def homoscedastic(ctx: RuleContext) -> Iterator[Hit]:
             continue
         if h.significant(alpha):
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: variance at the highest level {num(h.var_high)} vs "
-                                  f"{num(h.var_low)} at the lowest (F = {num(h.f)}, p = {num(h.p_value, 3)})")
+                                  f"{num(h.var_low)} at the lowest (F = {num(h.f)}, p = {num(h.p_value, 3)})",
+                      metric=sf.metric)
 
 
 @rule(
@@ -223,18 +226,111 @@ def usable_line(ctx: RuleContext) -> Iterator[Hit]:
     "MPI028", severity="info", family=FAMILY, pointer="as MPI023",
     title="a statistic was skipped",
     rationale="Some statistics cannot be computed for some data (Mandel's test needs 4 points, lack of "
-              "fit needs replicates and non-zero pure error, limits need residual variance); mpistd says "
-              "so instead of printing NaN.",
+              "fit needs replicates and non-zero pure error, limits need residual variance; a weighted fit's "
+              "decision and detection limits need a reported blank's variance; x_BG has no finite value when "
+              "its equation has no real positive root); mpistd says so instead of printing NaN.",
     remedy="Usually: measure replicates at every level and more levels. Nothing to do if the design is deliberate.",
-    sources=("STANDARD.md, Derived quantities",),
+    sources=("STANDARD.md, Derived quantities",
+             "DIN 32645:2008 (x_NG, x_EG with β, x_BG and its roots)",
+             "Massart et al. 1997, section 13.7.8 (x_D); chemCal lod/loq (w.loq, var.loq)"),
 )
 def skipped_statistics(ctx: RuleContext) -> Iterator[Hit]:
     for cq, sf in _usable_fits(ctx):
-        skipped = [s for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity, *sf.limits.values())
-                   if isinstance(s, Skipped)]
-        if skipped:
-            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: skipped " +
-                      "; ".join(f"{s.statistic} ({s.reason})" for s in skipped))
+        # Massart's x_D is an alternative to DIN 32645's x_EG: its skips repeat DIN's or concern
+        # weighted fits, which DIN 32645 handles
+        limits = [v for key, v in sf.limits.items() if key != "massart"]
+        parts = [f"{s.statistic} ({s.reason})" for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity, *limits)
+                 if isinstance(s, Skipped)]
+        parts += [f"{lim.method} limits: {note}" for lim in limits if isinstance(lim, Limits) for note in lim.notes]
+        if parts:
+            yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: skipped " + "; ".join(parts))
+
+
+def _slope_ci_contains_zero(sf) -> bool:
+    lo, hi = sf.fit.slope_ci95
+    return bool(lo <= 0 <= hi)
+
+
+def _fieller_text(f) -> str:
+    if f.kind == "real_line":
+        return "every x (the whole real line)"
+    return f"(−∞, {num(f.low)}] ∪ [{num(f.high)}, +∞)"
+
+
+@rule(
+    "MPI029", severity="warning", family=FAMILY, pointer="the quantification's signal",
+    title="inverse-prediction interval unbounded",
+    rationale="The Fieller (inversion) interval of an inverse prediction is every x whose predicted signal is "
+              "compatible with the unknown's; when g = (t·se(b)/b)² ≥ 1 it is not a finite interval but two "
+              "half-lines or the whole real line, and a symmetric Wald interval beside it is misleading "
+              "(Draper & Smith 1998, section 3.2; Graybill & Iyer 1994, p. 429; investr). At the fit's own "
+              "95 % level this is exactly a slope whose interval contains 0, which MPI027 reports; it also "
+              "happens with another prediction_alpha, with simultaneous intervals for several unknowns "
+              "(Bonferroni or Scheffé) or with the unknown's replicates pooled into the variance.",
+    remedy="Determine the slope better (more levels, more replicates, a wider range), quantify fewer unknowns "
+           "with the line, or report the interval as unbounded instead of the Wald interval.",
+    sources=("Draper & Smith 1998, Applied Regression Analysis, section 3.2",
+             "Graybill & Iyer 1994, Regression Analysis, ch. 6",
+             "Greenwell & Schubert Kabban 2014, The R Journal 6(1) (investr)"),
+)
+def bounded_inverse_interval(ctx: RuleContext) -> Iterator[Hit]:
+    cals = ctx.quantities.calibrations
+    for qq in ctx.quantities.quantifications:
+        p = qq.prediction
+        if not isinstance(p, InversePrediction) or p.fieller is None:
+            continue
+        sf = cals[qq.calibration_index].fit_for(qq.metric)
+        if sf is None or not sf.usable or _slope_ci_contains_zero(sf):
+            continue  # MPI027
+        parts = []
+        if not p.fieller.bounded:
+            parts.append(f"the {(1 - p.alpha) * 100:g} % Fieller interval is {_fieller_text(p.fieller)} "
+                         f"(g = {num(p.fieller.g, 3)} ≥ 1; {p.variance} variance, {p.df} df)")
+        sim = p.simultaneous
+        if sim is not None and not sim.fieller.bounded:
+            parts.append(f"the simultaneous ({sim.method}, k = {sim.k}) interval is {_fieller_text(sim.fieller)} "
+                         f"(g = {num(sim.fieller.g, 3)} ≥ 1)")
+        if parts:
+            cal = cals[qq.calibration_index]
+            yield Hit(f"{qq.pointer}/signal",
+                      f"quantification '{qq.id}' with '{cal.id}' ({_label(sf)}), estimate {num(p.estimate)}: "
+                      + "; ".join(parts))
+
+
+@rule(
+    "MPI054", severity="warning", family=FAMILY, pointer="as MPI023",
+    title="quantification limit outside the calibrated range",
+    rationale="The quantification limit x_BG is where the relative uncertainty of a result falls to 1/k "
+              "(DIN 32645). Above the largest calibration level no result within the calibration is "
+              "quantifiable; when the line is imprecise (g = k·s_x0·t/√Q_x ≥ 1) the precision is adequate only "
+              "between the two roots of the x_BG equation, and a calibrated range reaching beyond the upper "
+              "root is not quantifiable there either.",
+    remedy="Measure a calibration with less noise or more levels and replicates (smaller s_x0, larger Q_x), "
+           "or restrict the working range to where x_BG and the upper root allow quantification.",
+    sources=("DIN 32645:2008", "chemCal loq (J. Ranke)"),
+)
+def quantification_limit_in_range(ctx: RuleContext) -> Iterator[Hit]:
+    method = ctx.options.tolerances.limits_method
+    for cq, sf in _usable_fits(ctx):
+        lim = sf.limits.get(method)
+        if not isinstance(lim, Limits) or lim.quantification_limit is None:
+            continue
+        lo, hi = sf.fit.x_min, sf.fit.x_max
+        span = lim.quantification_range
+        unit = "µg" if ctx.model.calibrations[cq.index].independent_variable == "iron_mass_ug" else "cells"
+        where = f"'{cq.id}' {_label(sf)}: "
+        if lim.quantification_limit > hi:
+            msg = (f"{where}the {lim.method} quantification limit {num(lim.quantification_limit)} {unit} lies above "
+                   f"the calibrated range {num(lo)}–{num(hi)} {unit}")
+            if span is not None:
+                msg += f" (g = {num(lim.g, 3)} ≥ 1: quantifiable range {num(span[0])}–{num(span[1])} {unit})"
+        elif span is not None and span[1] < hi:
+            msg = (f"{where}the {lim.method} quantification limit equation has two roots (g = {num(lim.g, 3)} ≥ 1); "
+                   f"results are quantifiable only between {num(span[0])} and {num(span[1])} {unit}, not up to "
+                   f"the calibrated maximum {num(hi)} {unit}")
+        else:
+            continue
+        yield Hit(sf.pointer, msg)
 
 
 @rule(

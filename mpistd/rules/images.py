@@ -1,4 +1,4 @@
-"""The replicate images and the metrics taken from them: MPI013–MPI016.
+"""The replicate images and the metrics taken from them: MPI013–MPI017 and MPI019.
 
 The paper's metrics come from images by a fixed recipe (section 2): correct the receiver's
 saturation, threshold at five times the noise SD, take the ROI of every voxel above it,
@@ -33,6 +33,8 @@ _PROBLEMS = {
     "fwhm_no_peak": "the profile through the maximum has no positive peak: no FWHM",
     "fwhm_too_few_points": "the profile through the maximum has fewer than 3 finite points: no FWHM",
     "fwhm_not_converged": "the Lorentzian fit of the profile through the maximum did not converge: no FWHM",
+    "spacing_overflow": "the pixel size is so large that an area, volume, total or FWHM in mm overflows: "
+                        "that metric is not computed",
 }
 
 
@@ -52,6 +54,20 @@ def _images(ctx: RuleContext) -> Iterator[tuple[str, Any, Any, Any]]:
         pointer = f"/quantifications/{qi}"
         if q.image is not None and pointer in results:
             yield pointer, q, acquisitions.get(q.acquisition), results[pointer]
+
+
+def _name(image: Any) -> str:
+    """How a message names an image: its path, or for a 1.1 slice series without a folder path
+    the number of slices and the first one."""
+    if image.path is not None:
+        return image.path
+    slices = image.slices or ()
+    return f"{len(slices)} slices from {slices[0].path}" if slices else "?"
+
+
+def _path_pointer(pointer: str, holder: Any) -> str:
+    """Where a load finding points: the image's path, or its slices when it has no path."""
+    return f"{pointer}/image/path" if holder.image.path is not None else f"{pointer}/image/slices"
 
 
 def _what_was_applied(ctx: RuleContext, result: Any, acquisition: Any) -> str:
@@ -121,7 +137,7 @@ def metrics_match_images(ctx: RuleContext) -> Iterator[Hit]:
                 diff = "∞" if rel == float("inf") else f"{rel * 100:.2f} %"
                 yield Hit(f"{pointer}/{field}",
                           f"reported {metric_name(field)} {num(float(reported), 6)}{unit} differs from "
-                          f"{num(float(recomputed), 6)}{unit} recomputed from image '{holder.image.path}' by {diff} "
+                          f"{num(float(recomputed), 6)}{unit} recomputed from image '{_name(holder.image)}' by {diff} "
                           f"(tolerance {tol * 100:g} %); {_what_was_applied(ctx, result, acquisition)}")
 
 
@@ -141,7 +157,7 @@ def images_readable(ctx: RuleContext) -> Iterator[Hit]:
         if result.error_kind in LOAD_ERRORS:
             kind = {"escape": "outside the dataset's folder", "missing": "missing", "unreadable": "unreadable",
                     "sha256": "sha256 mismatch", "format": "wrong or unusable format"}[result.error_kind]
-            yield Hit(f"{pointer}/image/path", f"image cannot be used ({kind}): {result.error}")
+            yield Hit(_path_pointer(pointer, holder), f"image cannot be used ({kind}): {result.error}")
 
 
 @rule(
@@ -172,7 +188,7 @@ def receiver_saturation(ctx: RuleContext) -> Iterator[Hit]:
             parts.append(f"{result.out_of_range} pixel{'s' if result.out_of_range != 1 else ''} outside the "
                          f"correction table's measured range [{num(lo)}, {num(hi)}] (clipped to its ends)")
         if parts:
-            yield Hit(f"{pointer}/image", f"image '{holder.image.path}': " + "; ".join(parts))
+            yield Hit(f"{pointer}/image", f"image '{_name(holder.image)}': " + "; ".join(parts))
 
 
 @rule(
@@ -200,8 +216,127 @@ def metrics_computable(ctx: RuleContext) -> Iterator[Hit]:
                                f"no pixel is above the threshold (empty ROI, maximum {num(m.max_intensity)}): "
                                "mean, total and ROI area/volume are undefined")
         if reasons:
-            yield Hit(f"{pointer}/image", f"image '{holder.image.path}': " + "; ".join(reasons)
+            yield Hit(f"{pointer}/image", f"image '{_name(holder.image)}': " + "; ".join(reasons)
                       + f" ({_what_was_applied(ctx, result, acquisition)})")
+
+
+# ---- MPI017: the image file's own metadata against the dataset (images-dicom) ------------------
+
+#: 1 mg Fe/mL = 1 g/L ÷ 55.845 g/mol (IUPAC standard atomic weight of Fe) = 17.91 mmol/L
+FE_MMOL_PER_L_PER_MG_PER_ML = 1000.0 / 55.845
+_AXIS_NAMES = ("x", "y", "z")
+
+
+def _imaged(ctx: RuleContext) -> Iterator[tuple[str, Any, Any, Any, Any, Any]]:
+    """(pointer, holder, acquisition, result, tracer, point or None) for every image read."""
+    results = getattr(ctx.quantities, "images", None) or {}
+    if not results:
+        return
+    acquisitions = {a.id: a for a in ctx.model.acquisitions}
+    tracers = {t.id: t for t in ctx.model.tracers}
+    for ci, cal in enumerate(ctx.model.calibrations):
+        for pi, pt in enumerate(cal.points):
+            for ri, rep in enumerate(pt.replicates):
+                pointer = f"/calibrations/{ci}/points/{pi}/replicates/{ri}"
+                if rep.image is not None and pointer in results:
+                    yield (pointer, rep, acquisitions.get(cal.acquisition), results[pointer],
+                           tracers.get(cal.tracer), (pt, cal))
+    for qi, q in enumerate(ctx.model.quantifications or []):
+        pointer = f"/quantifications/{qi}"
+        if q.image is not None and pointer in results:
+            yield pointer, q, acquisitions.get(q.acquisition), results[pointer], tracers.get(q.tracer), None
+
+
+def _mm(v: float) -> str:
+    return f"{num(v, 6)} mm"
+
+
+def _where_declared(holder: Any, axis: str) -> str:
+    img = getattr(holder.image, "pixel_size_mm", None)
+    if img is not None and getattr(img, axis, None) is not None:
+        return "image.pixel_size_mm"
+    return "acquisition.pixel_size_mm"
+
+
+@rule(
+    "MPI017", severity="error", family=FAMILY, pointer="the replicate's image",
+    title="the image file's own metadata contradicts the dataset (pixel size, tracer concentration)",
+    rationale="Every area, volume, total and FWHM in mm scales with the pixel size, so a pixel size declared "
+              "in the dataset that the image file itself contradicts (DICOM PixelSpacing, MDF fieldOfView/size, "
+              "TIFF resolution in cm or inch, OME PhysicalSize) makes one of the two wrong, silently. Likewise "
+              "an MDF file's /tracer records the concentration that was imaged (MDF v2, Tracer group); one that "
+              f"contradicts the point's reported concentration names another sample. The paper's metrics ({PAPER}) "
+              "are only reproducible when file and dataset agree (pixel size within 1 %, concentration within the "
+              "iron-mass tolerance). mpistd uses the declared pixel size for the metrics and reports the "
+              "contradiction.",
+    remedy="Correct the dataset's pixel_size_mm (image or acquisition) or the file's header so that they agree; "
+           "for /tracer, check that the image is the sample of this point and its concentration and solute are "
+           "right.",
+    sources=("DICOM PS3.3 C.7.6.2 (Image Plane), C.7.6.16.2.1 (Pixel Measures)",
+             "MagneticParticleImaging/MDF, specification/MDF.tex: reconstruction fieldOfView, Tracer",
+             "TIFF 6.0 section 8 (ResolutionUnit)", "OME-XML schema, Pixels PhysicalSize"),
+)
+def file_metadata_matches(ctx: RuleContext) -> Iterator[Hit]:
+    rtol = ctx.options.tolerances.pixel_size_relative
+    ctol = ctx.options.tolerances.iron_mass_relative
+    for pointer, holder, _acquisition, result, tracer, imaged in _imaged(ctx):
+        path = _name(holder.image)
+        source = result.spacing_source or "the file"
+        if result.spacing_error is not None and result.error_kind is None:
+            used = ", ".join(f"{a} = {_mm(v)}" for a, v in sorted((result.spacing_mm or {}).items()))
+            yield Hit(f"{pointer}/image", f"{result.spacing_error}; the declared pixel size "
+                                          f"({used}) was used instead")
+        for axis, file_mm, declared_mm in result.spacing_conflicts:
+            rel = abs(file_mm - declared_mm) / abs(declared_mm)
+            yield Hit(f"{pointer}/image",
+                      f"image '{path}': {source} gives a pixel size of {_mm(file_mm)} along {axis}, the dataset's "
+                      f"{_where_declared(holder, axis)} {_mm(declared_mm)} ({rel * 100:.3g} % apart, tolerance "
+                      f"{rtol * 100:g} %); the declared {_mm(declared_mm)} was used for the metrics")
+        if not result.tracers or tracer is None or imaged is None:
+            continue
+        point, cal = imaged
+        match = [t for t in result.tracers if t.name is not None
+                 and t.name.strip().casefold() == str(tracer.name).strip().casefold()]
+        if not match:
+            continue
+        entry = match[0]
+        reported = point.concentration(getattr(cal, "final_volume_uL", None))
+        if entry.concentration_mol_per_L is None or reported is None:
+            continue
+        solute = (entry.solute or "").strip()
+        file_text = f"{num(entry.concentration_mol_per_L, 6)} mol/L of {solute or 'an unnamed solute'}"
+        if solute.casefold() != "fe":
+            yield Hit(f"{pointer}/image",
+                      f"image '{path}': its /tracer entry '{entry.name}' gives {file_text}, the point reports "
+                      f"{num(reported, 6)} µg/µL of iron: not comparable (only a solute of Fe converts, "
+                      "1 mg Fe/mL = 17.91 mmol/L)")
+            continue
+        expected = reported * FE_MMOL_PER_L_PER_MG_PER_ML / 1000.0  # µg/µL = mg/mL -> mol/L
+        rel = _relative(entry.concentration_mol_per_L, expected)
+        if rel > ctol:
+            diff = "∞" if rel == float("inf") else f"{rel * 100:.3g} %"
+            yield Hit(f"{pointer}/image",
+                      f"image '{path}': its /tracer entry '{entry.name}' gives {file_text}; the point reports "
+                      f"{num(reported, 6)} µg/µL of iron = {num(expected, 6)} mol/L of Fe (1 mg Fe/mL = "
+                      f"17.91 mmol/L), {diff} apart (tolerance {ctol * 100:g} %)")
+
+
+# ---- MPI019: the reader library is not installed (issue 16; images-dicom) ----------------------
+
+@rule(
+    "MPI019", severity="error", family=FAMILY, pointer="the replicate's image path",
+    title="the image's reader library is not installed (an environment problem, exit 2)",
+    rationale="Reading TIFF, DICOM and MDF images needs tifffile, pydicom and h5py, the optional extra "
+              "mpistd[images]. Without them nothing can be said about the image, and saying it is bad data "
+              "(MPI014) would blame the dataset for the machine; so the finding names the install command and "
+              "the run exits 2 (an environment problem) after writing all its outputs.",
+    remedy="pip install 'mpistd[images]' (or mpistd[all]) in the environment that runs mpistd.",
+    sources=("docs/decisions.md, missing reader libraries",),
+)
+def reader_installed(ctx: RuleContext) -> Iterator[Hit]:
+    for pointer, holder, _acquisition, result in _images(ctx):
+        if result.error_kind == "reader_missing":
+            yield Hit(_path_pointer(pointer, holder), f"image cannot be read here: {result.error}")
 
 
 # ------------------------------------------------------------------------------------------------ MPI018
@@ -230,6 +365,6 @@ def frame_and_channel_named(ctx: RuleContext) -> Iterator[Hit]:
         if result.channels > 1 and getattr(ref, "channel", None) is None:
             parts.append(f"{result.channels} channels (channel {result.channel} was used)")
         if parts:
-            yield Hit(f"{pointer}/image", f"image '{ref.path}' holds " + " and ".join(parts)
+            yield Hit(f"{pointer}/image", f"image '{_name(ref)}' holds " + " and ".join(parts)
                       + " and the dataset names none; set image.frame / image.channel to the one the metrics "
                         "came from")

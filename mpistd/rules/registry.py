@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mpistd.config import Options
 
 # Rule families, in pipeline order; one module per family under mpistd/rules/.
-FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting")
+FAMILIES = ("structure", "consistency", "images", "fit", "dilution", "environment", "reporting", "repository")
 
 #: rules that no configuration may silence or re-level (the document must be readable)
 UNSUPPRESSIBLE = frozenset({"MPI001", "MPI002", "MPI003", "MPI004", "MPI005"})
@@ -30,6 +30,7 @@ class Hit:
     pointer: str
     message: str
     severity: Severity | None = None  # only for rules whose severity depends on the case (MPI034)
+    metric: str | None = None  # per-metric rules: the metric, so results on one pointer stay distinct
 
 
 @dataclass(frozen=True)

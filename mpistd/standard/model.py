@@ -455,6 +455,33 @@ class ReportedFit(_Object):
     software: Software | None = None
 
 
+class Blank(_Object):
+    """A blank measured like the series' points but without tracer (1.1)."""
+
+    metric: Metric
+    signal: Annotated[list[float], Field(min_length=1, max_length=MAX_LIST)] | None = None
+    signal_variance: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _signal_or_variance(self) -> "Blank":
+        if self.signal is None and self.signal_variance is None:
+            raise ValueError("a blank needs at least one of signal, signal_variance")
+        return self
+
+    def variance(self) -> float | None:
+        """The variance of one reading: as reported, else the sample variance (n − 1) of the
+        readings, else None (a single reading)."""
+        if self.signal_variance is not None:
+            return self.signal_variance
+        if self.signal is None or len(self.signal) < 2:
+            return None
+        mean = sum(self.signal) / len(self.signal)
+        return sum((v - mean) ** 2 for v in self.signal) / (len(self.signal) - 1)
+
+    def mean(self) -> float | None:
+        return sum(self.signal) / len(self.signal) if self.signal else None
+
+
 class Calibration(_Object):
     id: Id
     tracer: Id
@@ -466,6 +493,14 @@ class Calibration(_Object):
     paired_with: Id | None = None
     points: Annotated[list[Point], Field(min_length=1, max_length=MAX_OBJECTS)]
     fits: Annotated[list[ReportedFit], Field(max_length=100)] | None = None
+    blanks: Annotated[list[Blank], Field(max_length=3)] | None = None  # 1.1
+
+    def blank_for(self, metric: str) -> "Blank | None":
+        """The blank measured with this metric (1.1), if any."""
+        for blank in self.blanks or ():
+            if blank.metric == metric:
+                return blank
+        return None
 
     @model_validator(mode="after")
     def _conditional_requirements(self) -> Calibration:
@@ -513,6 +548,7 @@ class Quantification(_Object):
     calibration: Id
     metric: Metric
     signal: Annotated[list[float], Field(min_length=1, max_length=MAX_LIST)]
+    signal_variance: NonNegative | None = None  # 1.1
     reported: ReportedEstimate | None = None
     holder_position: Tag | None = None
     image: ImageRef | None = None

@@ -133,8 +133,13 @@ def rules_markdown(rules: Iterable[Rule]) -> str:
 
 
 def rules_text(rules: Iterable[Rule], verbose: bool = False, width: int = 100) -> str:
-    """The catalogue for a terminal: one line per rule; with ``verbose`` its pointer, why and fix."""
-    rules = sorted(rules, key=lambda r: r.id)
+    """The catalogue for a terminal: one line per rule; with ``verbose`` its pointer, why and fix.
+
+    Grouped by family as docs/rules.md is (MPI053 is a fit rule: it follows MPI028), ids within."""
+    from mpistd.rules.registry import FAMILIES
+
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    rules = sorted(rules, key=lambda r: (order.get(r.family, len(order)), r.id))
     if not rules:
         return "no rules registered\n"
     fam_w = max(len(r.family) for r in rules)
@@ -366,7 +371,7 @@ class _SchemaDoc:
             count = _count_bounds(node)
             of = ""
             if isinstance(items, dict) and items:
-                inner = (f"[object](#{_slug(nested_anchor + '-items')})" if nested_anchor and _inline_object(node) is not None
+                inner = (f"[object](#{_slug(nested_anchor)})" if nested_anchor and _inline_object(node) is not None
                          else self.type_of(items, file))
                 of = f" of {inner}"
             return f"array{count}{of}"

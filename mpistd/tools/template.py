@@ -13,6 +13,7 @@ _TEMPLATE = """\
 #
 # Replace the example values with your own, rename the file to NAME.mpical.yaml (the
 # suffix lets `mpistd validate FOLDER` find it), then run:  mpistd validate NAME.mpical.yaml
+# The fields marked FILL IN are empty (null): the file fails validation until they are filled.
 #
 # Units are fixed per field and written in the field name: _ug = micrograms of iron,
 # _uL = microlitres, _ug_per_uL, _mm, _mm2, _nm, _mT, _T_per_m, _kHz, _percent ...
@@ -26,10 +27,10 @@ schema_version: "1.0"
 dataset:
   id: my-calibration                # short, unique, no spaces
   title: ProMag calibration in water, fixed concentration (example)
-  description: Replace with what was measured, where and why.
+  description: null                 # FILL IN: what was measured, where and why
   created: "2026-01-15"             # quoted: a date stays text
   authors:
-    - name: Your Name
+    - name: null                    # FILL IN: your name
       # orcid: 0000-0000-0000-0000
       # affiliation: Your institute
   license: CC-BY-4.0
@@ -48,10 +49,11 @@ tracers:
     stock_iron_concentration_ug_per_uL: 3.1
     stock_concentration_method: icp-oes   # icp-oes | icp-ms | ferrozine | manufacturer | other
     # The particle model lets mpistd derive the interparticle distance of every point
-    # (the paper's dilution argument). Either the iron mass of one particle ...
+    # (the paper's dilution argument). Either the iron mass of one particle (this ProMag
+    # value is the examples'; with it 1.55 ug/uL gives the paper's ~116 um in solution) ...
     particle_model:
       kind: iron_mass_per_particle
-      iron_mass_per_particle_fg: 2500.0
+      iron_mass_per_particle_fg: 10130000.0
     # ... or a spherical core (density and iron fraction default to magnetite):
     # particle_model: {kind: spherical_core, core_diameter_nm: 19.0, density_g_per_cm3: 5.17, iron_mass_fraction: 0.724}
 

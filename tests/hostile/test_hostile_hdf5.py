@@ -245,8 +245,11 @@ def test_filter_plugin_is_never_loaded(tmp_path: Path) -> None:
     assert info.value.kind == "format" and "filter 32015" in str(info.value)
 
 
-def test_overflowing_field_of_view_is_mpi014_not_an_internal_error(tmp_path: Path) -> None:
-    """Issue 11: an MDF fieldOfView of 1e306 gave exit 3 (an infinite spacing)."""
+@pytest.mark.parametrize("declared", [False, True], ids=["no-declared-size", "declared-size"])
+def test_overflowing_field_of_view_is_mpi014_not_an_internal_error(tmp_path: Path, declared: bool) -> None:
+    """Issue 11: an MDF fieldOfView of 1e306 gave exit 3 (an infinite spacing). Through the
+    shared check_spacing (docs/decisions.md, Images): MPI014 with the value when the dataset
+    declares no pixel size, MPI017 (the declared size stands in) when it does."""
     import h5py
 
     folder = tmp_path / "dataset"
@@ -257,13 +260,18 @@ def test_overflowing_field_of_view_is_mpi014_not_an_internal_error(tmp_path: Pat
         f["/reconstruction/fieldOfView"][...] = np.array([1e306, 0.0005, 0.02])
     doc = base_document()
     doc["calibrations"][0]["points"][0]["replicates"][0]["image"] = {"path": "big.mdf", "format": "mdf"}
+    if not declared:
+        for acq in doc["acquisitions"]:
+            acq.pop("pixel_size_mm", None)
     path = folder / "d.mpical.json"
     path.write_text(json.dumps(doc))
     v = run_cli(["validate", str(path), "--format", "json", "-j", "1"], cwd=tmp_path)
     assert v.returncode == 1 and not v.has_traceback, (v.returncode, v.stderr[-2000:])
-    hits = [f for d in v.report["datasets"] for f in d["findings"] if f["rule"] == "MPI014"]
-    assert [f["pointer"] for f in hits] == [f"{R}/0/image/path"]
-    assert "1e+306" in hits[0]["message"] and "not a finite positive number" in hits[0]["message"]
+    rule, pointer = ("MPI017", f"{R}/0/image") if declared else ("MPI014", f"{R}/0/image/path")
+    hits = [f for d in v.report["datasets"] for f in d["findings"] if f["rule"] == rule]
+    assert [f["pointer"] for f in hits] == [pointer]
+    assert "1e+306" in hits[0]["message"] and "fieldOfView" in hits[0]["message"]
+    assert "a finite number > 0 is expected" in hits[0]["message"]
 
 
 def test_malformed_global_heap_of_a_string_is_refused_not_parsed_by_hdf5(tmp_path: Path) -> None:

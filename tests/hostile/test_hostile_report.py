@@ -94,14 +94,23 @@ def test_a_site_with_hostile_file_names(tmp_path: Path) -> None:
         _write(src, doc, name)
     out = tmp_path / "site"
     index = report_mod.report(src, f"{out}/", reproducible=True)
-    pages = sorted(p for p in out.iterdir())
+    pages = sorted(p for p in out.iterdir() if p.is_file())
     assert len(pages) == 5
+    # and the repository page (mpistd/render/repository.py), in a folder of its own
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["repository"]
+    assert [p.name for p in (out / "repository").iterdir()] == ["index.html"]
+    repository_page = out / "repository" / "index.html"
     for p in pages:
         assert p.resolve().parent == out.resolve()  # no page written outside the site folder
         assert_inert(p.read_text(encoding="utf-8"))
+    # its links go up one level, to the site's pages (checked below); otherwise the same audit
+    assert_inert(repository_page.read_text(encoding="utf-8").replace('href="../', 'href="'))
     a = audit(Path(index).read_text(encoding="utf-8"))
     hrefs = [v for t, k, v in a.attrs if t == "a" and k == "href"]
     assert hrefs and all(is_page_name(h) or h.startswith("#") for h in hrefs), hrefs
+    a = audit(repository_page.read_text(encoding="utf-8"))
+    hrefs = [v for t, k, v in a.attrs if t == "a" and k == "href"]
+    assert hrefs and all(h.startswith("../") and is_page_name(h[3:]) for h in hrefs), hrefs
 
 
 # ------------------------------------------------------------------------------------ PDF

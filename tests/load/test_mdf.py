@@ -127,14 +127,14 @@ def test_2d_x_z_plane_from_size_and_field_of_view(tmp_path):
 
 def test_2d_x_y_plane_rows_are_y_columns_x(tmp_path):
     """Issue 12: an x–y reconstruction (Nz = 1) was refused; rows are y, columns x
-    (docs/decisions.md, MDF axes), named (z, x) as every 2D image."""
+    (docs/decisions.md, MDF layouts), named by the file's axes (LoadedImage.axes)."""
     nx, ny, nz = 5, 3, 1
     ix, iy, iz = voxel_index(nx, ny, nz)
     write_mdf(tmp_path / "a.mdf", 100 * iy + ix, size=(nx, ny, nz), fov=(0.005, 0.006, 0.002))
     got = load_image(tmp_path, "a.mdf", "mdf")
     np.testing.assert_array_equal(got.array, np.fromfunction(lambda y, x: 100 * y + x, (ny, nx)))
-    assert got.spacing_mm == pytest.approx({"z": 2.0, "x": 1.0})  # rows: y (6 mm / 3), columns: x (5 mm / 5)
-    assert "file axes y, x" in got.spacing_source
+    assert got.spacing_mm == pytest.approx({"y": 2.0, "x": 1.0})  # rows: y (6 mm / 3), columns: x (5 mm / 5)
+    assert got.axes == ("y", "x")
 
 
 def test_2d_y_z_plane_rows_are_z_columns_y(tmp_path):
@@ -143,7 +143,8 @@ def test_2d_y_z_plane_rows_are_z_columns_y(tmp_path):
     write_mdf(tmp_path / "a.mdf", 100 * iz + iy, size=(nx, ny, nz), fov=(0.001, 0.004, 0.009))
     got = load_image(tmp_path, "a.mdf", "mdf")
     np.testing.assert_array_equal(got.array, np.fromfunction(lambda z, y: 100 * z + y, (nz, ny)))
-    assert got.spacing_mm == pytest.approx({"z": 3.0, "x": 1.0})
+    assert got.spacing_mm == pytest.approx({"z": 3.0, "y": 1.0})  # 9 mm / 3, 4 mm / 4
+    assert got.axes == ("z", "y")
 
 
 def test_3d_is_z_y_x(tmp_path):
@@ -199,8 +200,18 @@ def test_no_size_and_no_positions_is_refused(tmp_path):
 def test_overflowing_field_of_view_is_a_format_error_with_the_value(tmp_path):
     """Issue 11: a fieldOfView of 1e306 m overflowed to an infinite spacing and exit 3."""
     write_mdf(tmp_path / "a.mdf", fov=(1e306, 0.001, 0.004))
-    e = _err("format", tmp_path, "a.mdf", "mdf")
-    assert "1e+306" in str(e) and "fieldOfView" in str(e)
+    # the shared check_spacing (images-dicom) keeps it as spacing_error: MPI014 without a
+    # declared pixel size, MPI017 with one (test_hostile_hdf5.py runs it end to end)
+    got = load_image(tmp_path, "a.mdf", "mdf")
+    assert got.spacing_mm is None
+    assert "1e+306" in got.spacing_error and "fieldOfView" in got.spacing_error and len(got.spacing_error) < 600
+
+
+def test_field_of_view_whose_pixel_area_overflows_is_refused_with_the_value(tmp_path):
+    """Each axis finite (1e200 m / 6 and 1e200 m / 4, in mm), their product not: check_spacing's area check."""
+    write_mdf(tmp_path / "a.mdf", fov=(1e200, 0.001, 1e200))
+    got = load_image(tmp_path, "a.mdf", "mdf")
+    assert got.spacing_mm is None and "1e+200" in got.spacing_error
 
 
 # ------------------------------------------------------------------------------------ order
@@ -356,6 +367,23 @@ def test_overscan_artefact_is_excluded_from_every_metric(tmp_path, plane):
     write_mdf(tmp_path / "plain.mdf", img.ravel(), size=size, fov=fov)
     findings = _validate(tmp_path, {"path": "plain.mdf", "format": "mdf"})
     assert ("MPI013", "/calibrations/0/points/0/replicates/0/max_intensity") in [(f.rule, f.pointer) for f in findings]
+
+
+def test_y_z_plane_is_named_z_y_so_the_default_fwhm_axis_x_is_not_one_of_its_axes(tmp_path):
+    """A 1 × Ny × Nz grid is a (z, y) image (LoadedImage.axes, as a DICOM slice in the y–z
+    plane): the phantom's profile runs along file y, so with the default fwhm.axis "x" the
+    image is refused naming the axis (MPI014), and with "y" it reproduces the clean dataset."""
+    img = phantom()  # rows z, columns (here) y
+    write_mdf(tmp_path / "yz.mdf", img.ravel(), size=(1, NX, NZ), fov=(0.0005, NX * 0.0005, NZ * 0.0005))
+    findings = _validate(tmp_path, {"path": "yz.mdf", "format": "mdf"})
+    assert [(f.rule, f.pointer) for f in findings] == [("MPI014", "/calibrations/0/points/0/replicates/0/image/path")]
+    assert "FWHM axis 'x'" in findings[0].message and "('z', 'y')" in findings[0].message
+    doc = json.loads(CLEAN.read_text(encoding="utf-8"))
+    doc["calibrations"][0]["points"][0]["replicates"][0]["image"] = {"path": "yz.mdf", "format": "mdf"}
+    doc.setdefault("analysis", {}).setdefault("fwhm", {})["axis"] = "y"
+    path = tmp_path / "d.mpical.json"
+    path.write_text(json.dumps(doc))
+    assert [(f.rule, f.pointer) for f in validate_file(path, Options()).findings] == []
 
 
 def test_overscan_is_named_in_the_message_not_nan(tmp_path):

@@ -137,7 +137,7 @@ def test_weighted_inverse_prediction_is_chemcal_formula_with_raw_weights(weighti
         / (b1**2 * (np.sum(w) * np.sum(w * x**2) - np.sum(w * x) ** 2))))
     conf = _stats.t_quantile(1 - 0.05 / 2, n - 2) * sxhat
     fit = fit_line(x, y, weighting=weighting)
-    res = inverse_predict(fit, ys)
+    res = inverse_predict(fit, ys, sample_weight="mean")  # chemCal's default ws = mean(w)
     assert res.estimate == pytest.approx((ys.mean() - b0) / b1, rel=1e-10)
     assert res.se == pytest.approx(sxhat, rel=1e-9)
     assert res.ci_half_width == pytest.approx(conf, rel=1e-9)
@@ -165,7 +165,7 @@ def test_ich_q2_limits_by_hand():
     assert lim.detection_limit == pytest.approx(3.3 * math.sqrt(0.1) / 1.4)
     assert lim.quantification_limit == pytest.approx(10 * math.sqrt(0.1) / 1.4)
     d = lim.to_dict()
-    assert set(d) == {"method", "decision_limit", "detection_limit", "quantification_limit"}
+    assert {"method", "decision_limit", "detection_limit", "quantification_limit"} <= set(d)
     json.dumps(d)
 
 
@@ -184,7 +184,10 @@ def test_limits_skipped_for_degenerate_fits():
     origin = fit_line([1, 2, 3], [1, 3, 2], through_origin=True)
     assert isinstance(limits_din32645(origin), Skipped)
     weighted = fit_line([1, 2, 3, 4], [2, 3, 5, 6], weighting="1/x")
-    assert isinstance(limits_din32645(weighted), Skipped)
+    # a weighted fit without a reported blank variance has no decision/detection limit
+    lim_w = limits_din32645(weighted)
+    assert isinstance(lim_w, Limits) and lim_w.decision_limit is None and lim_w.detection_limit is None
+    assert any("blank" in note for note in lim_w.notes)
     assert isinstance(limits_ich_q2(weighted), Limits)
     with pytest.raises(ValueError):
         inverse_predict(noisy, 2.0, alpha=1.5)

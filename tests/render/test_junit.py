@@ -67,7 +67,8 @@ def test_structure_and_totals() -> None:
     assert list(cases(c)) == [*FAMILIES, "other"]
     assert (c.get("tests"), c.get("failures")) == (str(len(FAMILIES) + 1), "1")
     assert root.get("tests") == str(3 * len(FAMILIES) + 1)
-    assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("2", "0", "0")
+    assert (root.get("failures"), root.get("errors")) == ("2", "0")
+    assert root.get("skipped") is None  # not an attribute of <testsuites> in junit-10.xsd
     assert a.get("time") == "0.250" and root.get("time") == "0.750"
 
 
@@ -110,3 +111,42 @@ def test_invalid_xml_characters_are_escaped() -> None:
 
 def test_deterministic() -> None:
     assert render_junit(build_report(), RULES) == render_junit(build_report(), RULES)
+
+
+# --------------------------------------------------------------------------- Jenkins junit-10 XSD
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _jenkins_schema():  # type: ignore[no-untyped-def]
+    import pytest
+
+    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is in the test extra: pip install -e '.[test]'")
+    return xmlschema.XMLSchema(FIXTURES / "junit-10.xsd")
+
+
+def test_valid_against_jenkins_junit10_xsd() -> None:
+    schema = _jenkins_schema()
+    for strict in (False, True):
+        text = render_junit(build_report(strict=strict), RULES)
+        errors = [str(e.reason) for e in schema.iter_errors(text)]
+        assert errors == []
+    empty = render_junit(Report(results=[], mpistd_version="0.1.0", schema_version="1.0"), RULES)
+    assert list(schema.iter_errors(empty)) == []
+
+
+def test_the_xsd_check_can_fail() -> None:
+    # the two attributes the issue found: `skipped` on <testsuites>, `file` on <testcase>
+    schema = _jenkins_schema()
+    text = render_junit(build_report(), RULES)
+    assert not schema.is_valid(text.replace('<testsuites name="mpistd"', '<testsuites skipped="0" name="mpistd"', 1))
+    assert not schema.is_valid(text.replace('<testcase ', '<testcase file="x" ', 1))
+
+
+def test_real_validation_output_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mpistd.pipeline import validate
+    from mpistd.rules.registry import all_rules
+
+    schema = _jenkins_schema()
+    examples = __import__("pathlib").Path(__file__).resolve().parents[2] / "reference_data" / "examples"
+    report = validate(examples)
+    assert list(schema.iter_errors(render_junit(report, all_rules()))) == []

@@ -3,6 +3,7 @@ fingerprints and suppressions as code scanning needs them."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -115,8 +116,9 @@ def test_results_locations_and_rule_indices(sarif: dict) -> None:
     assert loc["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
     assert loc["physicalLocation"]["region"] == {"startLine": 41, "startColumn": 9}
     assert loc["logicalLocations"] == [{"fullyQualifiedName": "/calibrations/0/points/2", "name": "2"}]
-    expected = hashlib.sha256(b"MPI010|data/promag.mpical.json|/calibrations/0/points/2").hexdigest()
-    assert first["partialFingerprints"] == {"mpistd/v1": expected}
+    # rule|uri|pointer|metric (no metric for MPI010), computed by hand
+    expected = hashlib.sha256(b"MPI010|data/promag.mpical.json|/calibrations/0/points/2|").hexdigest()
+    assert first["partialFingerprints"] == {"mpistd/v2": expected}
 
     assert [r["level"] for r in results[:3]] == ["error", "warning", "note"]
 
@@ -166,3 +168,96 @@ def test_empty_report_is_valid() -> None:
     log = json.loads(render_sarif(Report(results=[], mpistd_version="0.1.0"), RULES))
     jsonschema.Draft4Validator(schema).validate(log)
     assert log["runs"][0]["results"] == []
+
+
+# --------------------------------------------------------------------------- source root, URIs
+def _uris(log: dict) -> list[str]:
+    return [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]]
+
+
+def _one(path: str, **kw) -> dict:
+    report = Report(results=[DatasetResult(path=path, findings=[finding("MPI010", Severity.ERROR, "/x", 1, 1, file=None)])],
+                    mpistd_version="0.1.0", schema_version="1.0")
+    return json.loads(render_sarif(report, RULES, **kw))
+
+
+def test_uris_are_relative_to_git_top_level_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "data" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(repo / "data" / "sub")
+    log = _one("x.mpical.json")
+    loc = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert (loc["uri"], loc["uriBaseId"]) == ("data/sub/x.mpical.json", "%SRCROOT%")  # not ../../ anything
+    assert _uris(_one("../../top.mpical.json")) == ["top.mpical.json"]
+    assert "originalUriBaseIds" not in log["runs"][0]  # no machine path unless --srcroot is given
+    # a worktree or submodule has a .git *file*
+    (repo / ".git").rmdir()
+    (repo / ".git").write_text("gitdir: /elsewhere\n")
+    assert _uris(_one("x.mpical.json")) == ["data/sub/x.mpical.json"]
+
+
+def test_srcroot_overrides_and_outside_files_get_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    log = _one("x.mpical.json", srcroot=tmp_path / "a")
+    assert _uris(log) == ["b/x.mpical.json"]
+    assert log["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": (tmp_path / "a").as_uri() + "/"}}
+    outside = _one("../../elsewhere.mpical.json", srcroot=tmp_path / "a")
+    assert _uris(outside) == [(tmp_path / "elsewhere.mpical.json").as_uri()]
+    assert "uriBaseId" not in outside["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+
+
+def test_uris_are_percent_encoded_from_the_name_bytes(tmp_path: Path) -> None:
+    cases = {
+        # RFC 3986: every octet outside unreserved / sub-delims / ':@' is %XX of the name's bytes
+        "caf\u00e9 #1?.mpical.json": "caf%C3%A9%20%231%3F.mpical.json",  # é = UTF-8 C3 A9
+        "a:b/c.mpical.json": "a%3Ab/c.mpical.json",  # ':' in a first segment would read as a scheme
+        "100%.mpical.json": "100%25.mpical.json",
+        os.fsdecode(b"bad\xff\xfe.mpical.json"): "bad%FF%FE.mpical.json",  # not UTF-8: the raw bytes
+    }
+    for name, uri in cases.items():
+        assert _uris(_one(name, srcroot=Path.cwd())) == [uri], name
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(_one(os.fsdecode(b"bad\xff.mpical.json"), srcroot=tmp_path))
+
+
+# --------------------------------------------------------------------------- fingerprints, category
+def test_fingerprints_are_unique_per_result_and_include_the_metric() -> None:
+    def mpi031(metric: str) -> Finding:
+        return Finding("MPI031", Severity.ERROR, f"{metric} differs", "/calibrations/1", "d.mpical.json", 5, 3,
+                       metric=metric)
+
+    twin = finding("MPI010", Severity.ERROR, "/p", 2, 2, file="d.mpical.json")
+    report = Report(results=[DatasetResult(path="d.mpical.json", findings=[
+        mpi031("max_intensity"), mpi031("total_intensity"), twin, twin])], mpistd_version="0.1.0")
+    log = json.loads(render_sarif(report, RULES, srcroot=Path.cwd()))
+    prints = [r["partialFingerprints"]["mpistd/v2"] for r in log["runs"][0]["results"]]
+    assert len(set(prints)) == 4
+    sha = lambda s: hashlib.sha256(s.encode()).hexdigest()  # noqa: E731
+    assert prints == [sha("MPI031|d.mpical.json|/calibrations/1|max_intensity"),
+                      sha("MPI031|d.mpical.json|/calibrations/1|total_intensity"),
+                      sha("MPI010|d.mpical.json|/p|"), sha("MPI010|d.mpical.json|/p||2")]
+    assert log["runs"][0]["results"][0]["properties"] == {"metric": "max_intensity"}
+
+
+def test_real_per_metric_results_have_distinct_fingerprints() -> None:
+    from mpistd.pipeline import validate
+    from mpistd.rules.registry import all_rules
+
+    example = Path(__file__).resolve().parents[2] / "reference_data" / "conformance" / "MPI031-fires.mpical.json"
+    report = validate(example)
+    mpi031 = [f for f in report.findings if f.rule == "MPI031"]
+    assert len(mpi031) >= 2 and len({f.pointer for f in mpi031}) < len(mpi031)  # several metrics, one pointer
+    assert {f.metric for f in mpi031} >= {"max_intensity"}
+    log = json.loads(render_sarif(report, all_rules()))
+    prints = [r["partialFingerprints"]["mpistd/v2"] for r in log["runs"][0]["results"]]
+    assert len(prints) == len(set(prints))
+
+
+def test_automation_details_only_with_a_category() -> None:
+    assert "automationDetails" not in json.loads(render_sarif(build_report(), RULES))["runs"][0]
+    log = json.loads(render_sarif(build_report(), RULES, category="mpistd-shard-1"))
+    assert log["runs"][0]["automationDetails"] == {"id": "mpistd-shard-1/"}  # category/ (no run id)
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(log)

@@ -1,4 +1,4 @@
-"""The image rules MPI013–MPI016 (and MPI005 for an image), through the whole pipeline.
+"""The image rules MPI013–MPI017, MPI019 (and MPI005 for an image), through the whole pipeline.
 
 Datasets come from two independent sources: ``simulate_dataset`` (its reported metrics are a
 separate plain numpy/scipy implementation of the reference method) and the conformance
@@ -107,7 +107,8 @@ def test_mpi013_rationale_names_the_recipe():
     for word in ("saturation", "5 × the noise SD", "ROI", "mean signal in the ROI × ROI area", "Lorentzian",
                  "along x"):
         assert word in text
-    assert {"MPI013", "MPI014", "MPI015", "MPI016", "MPI018"} <= {r.id for r in all_rules() if r.family == "images"}
+    assert {"MPI013", "MPI014", "MPI015", "MPI016", "MPI017", "MPI018", "MPI019"} <= {r.id for r in all_rules()
+                                                                                      if r.family == "images"}
 
 
 # ---------------------------------------------------------------------------------------------- MPI013
@@ -366,3 +367,179 @@ def test_declarations_an_image_cannot_satisfy_are_mpi014_not_a_crash(sim, change
     assert len(got) == 15 and {k[:2] for k in got} == {("MPI014", "error")}
     assert all(k[2].endswith("/image/path") for k in got)
     assert words in result.findings[0].message
+
+
+# ---------------------------------------------------------------------------------------------- MPI017
+
+def _dicom_phantom(path: Path, pixel_spacing) -> str:
+    """The conformance phantom (40 × 24, max 651.2) as Double Float Pixel Data with a
+    PixelSpacing (PS3.3 C.7.6.2), written attribute by attribute (tests/load/dicom_fixtures)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "load"))
+    from dicom_fixtures import lorentz_phantom, write
+
+    write(path, lorentz_phantom(), pixel="double", PixelSpacing=list(pixel_spacing))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _doc_with_image(tmp_path: Path, ref: dict) -> Path:
+    doc = _base_document()
+    doc["calibrations"][0]["points"][0]["replicates"][0]["image"] = ref
+    path = tmp_path / "d.mpical.json"
+    _save(path, doc)
+    return path
+
+
+def test_mpi017_pixel_spacing_contradicting_the_declared_size_uses_the_declared(tmp_path):
+    """File 0.5 × 0.25 mm, dataset 0.5 × 0.5 mm: x is 50 % apart. The declared size is used:
+    ROI area = 24 row pixels × 0.5 × 0.5 = 6 mm² (by hand; the file's would give 3 mm²)."""
+    sha = _dicom_phantom(tmp_path / "a.dcm", [0.5, 0.25])
+    path = _doc_with_image(tmp_path, {"path": "a.dcm", "format": "dicom", "sha256": sha,
+                                      "pixel_size_mm": {"z": 0.5, "x": 0.5}})
+    result = _validate(path)
+    hits = [f for f in result.findings if f.rule == "MPI017"]
+    assert [f.pointer for f in hits] == [f"{REP0}/image"]
+    msg = hits[0].message
+    assert "0.25 mm" in msg and "0.5 mm" in msg and "along x" in msg and "image.pixel_size_mm" in msg
+    metrics = next(r["metrics"] for r in result.quantities["images"] if r["pointer"] == REP0)
+    assert metrics["roi_area_mm2"] == pytest.approx(24 * 0.5 * 0.5)
+
+
+def test_mpi017_quiet_within_one_percent_and_tolerance_is_configurable(tmp_path):
+    sha = _dicom_phantom(tmp_path / "a.dcm", [0.5, 0.504])  # 0.8 % from 0.5
+    path = _doc_with_image(tmp_path, {"path": "a.dcm", "format": "dicom", "sha256": sha,
+                                      "pixel_size_mm": {"z": 0.5, "x": 0.5}})
+    assert "MPI017" not in {f.rule for f in _validate(path).findings}
+    from mpistd.config import Tolerances
+
+    strict = Options(tolerances=Tolerances(pixel_size_relative=0.005))
+    assert "MPI017" in {f.rule for f in _validate(path, strict).findings}
+
+
+def test_mpi017_acquisition_pixel_size_is_the_declared_one(tmp_path):
+    sha = _dicom_phantom(tmp_path / "a.dcm", [0.6, 0.5])  # z 20 % off the acquisition's 0.5
+    path = _doc_with_image(tmp_path, {"path": "a.dcm", "format": "dicom", "sha256": sha})
+    hits = [f for f in _validate(path).findings if f.rule == "MPI017"]
+    assert len(hits) == 1 and "acquisition.pixel_size_mm" in hits[0].message and "along z" in hits[0].message
+
+
+def _with_tracers(monkeypatch, tracers):
+    """The image loads as the npy it is, carrying the given TracerInfo (as the MDF reader
+    fills it from /tracer, MDF.tex "Tracer")."""
+    import dataclasses
+
+    from mpistd import image_metrics
+
+    real = image_metrics._load
+
+    def load(ref, base_dir, options):
+        return dataclasses.replace(real(ref, base_dir, options), tracers=tuple(tracers))
+
+    monkeypatch.setattr(image_metrics, "_load", load)
+
+
+def _tracer_doc(tmp_path: Path) -> tuple[Path, str, float]:
+    doc = _base_document()
+    cal = doc["calibrations"][0]
+    point = cal["points"][0]
+    tracer = next(t for t in doc["tracers"] if t["id"] == cal["tracer"])
+    sha = _write_npy(tmp_path / "img.npy", _conformance_phantom())
+    point["replicates"][0]["image"] = {"path": "img.npy", "format": "npy", "sha256": sha}
+    point["concentration_ug_per_uL"] = 0.5
+    point.pop("volume_uL", None)
+    path = tmp_path / "t.mpical.json"
+    _save(path, doc)
+    return path, tracer["name"], 0.5
+
+
+def _conformance_phantom() -> np.ndarray:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "load"))
+    from dicom_fixtures import lorentz_phantom
+
+    return lorentz_phantom()
+
+
+def test_mpi017_tracer_concentration_in_fe_compared_after_conversion(tmp_path, monkeypatch):
+    """0.5 µg/µL = 0.5 mg Fe/mL = 0.5 × 17.91 mmol/L = 8.955 mmol/L (1 mg Fe/mL = 1/55.845 mol/L)."""
+    from mpistd.load.images import TracerInfo
+
+    path, name, _c = _tracer_doc(tmp_path)
+    _with_tracers(monkeypatch, [TracerInfo(name="other", solute="Fe", concentration_mol_per_L=1.0),
+                                TracerInfo(name=name.upper(), solute="Fe", concentration_mol_per_L=0.5 / 55.845)])
+    assert "MPI017" not in {f.rule for f in _validate(path).findings}
+    _with_tracers(monkeypatch, [TracerInfo(name=name, solute="Fe", concentration_mol_per_L=0.0120)])
+    hits = [f for f in _validate(path).findings if f.rule == "MPI017"]
+    assert len(hits) == 1
+    msg = hits[0].message
+    assert "0.012 mol/L of Fe" in msg and "0.5 µg/µL" in msg and "0.008953" in msg and "17.91 mmol/L" in msg
+
+
+def test_mpi017_tracer_with_another_solute_is_not_comparable(tmp_path, monkeypatch):
+    from mpistd.load.images import TracerInfo
+
+    path, name, _c = _tracer_doc(tmp_path)
+    _with_tracers(monkeypatch, [TracerInfo(name=name, solute="Fe3O4", concentration_mol_per_L=0.003)])
+    hits = [f for f in _validate(path).findings if f.rule == "MPI017"]
+    assert len(hits) == 1 and "not comparable" in hits[0].message and "Fe3O4" in hits[0].message
+    # no entry with the dataset's tracer name: nothing to compare
+    _with_tracers(monkeypatch, [TracerInfo(name="someone else's", solute="Fe", concentration_mol_per_L=9.0)])
+    assert "MPI017" not in {f.rule for f in _validate(path).findings}
+
+
+# ---------------------------------------------------------------------------------------------- MPI019
+
+_HIDE_READER = """
+import sys
+sys.modules[sys.argv.pop(1)] = None  # as if mpistd[images] were not installed: the import fails
+from mpistd.cli import main
+sys.argv[0] = "mpistd"
+main()
+"""
+
+
+@pytest.mark.parametrize("module, fmt, name", [("pydicom", "dicom", "a.dcm"), ("tifffile", "tiff", "a.tif"),
+                                               ("h5py", "mdf", "a.mdf")])
+def test_mpi019_reader_missing_is_its_own_finding_and_exit_2_after_all_outputs(tmp_path, module, fmt, name):
+    import subprocess
+    import sys
+
+    if fmt == "dicom":
+        sha = _dicom_phantom(tmp_path / name, [0.5, 0.5])
+    else:  # the reader is never reached: any bytes do
+        (tmp_path / name).write_bytes(b"not read")
+        sha = hashlib.sha256(b"not read").hexdigest()
+    path = _doc_with_image(tmp_path, {"path": name, "format": fmt, "sha256": sha})
+    out = tmp_path / "out.json"
+    sarif = tmp_path / "out.sarif"
+    proc = subprocess.run([sys.executable, "-c", _HIDE_READER, module, "validate", str(path), "-o", f"json:{out}",
+                           "-o", f"sarif:{sarif}"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    findings = [f for d in report["datasets"] for f in d["findings"]]
+    hit = [f for f in findings if f["rule"] == "MPI019"]
+    assert hit and hit[0]["pointer"] == f"{REP0}/image/path"
+    assert "pip install 'mpistd[images]'" in hit[0]["message"] and module in hit[0]["message"]
+    assert not [f for f in findings if f["rule"] == "MPI014"]
+    assert "Traceback" not in proc.stderr
+    assert "MPI019" in sarif.read_text() and "MPI019" in proc.stdout  # every output written first
+
+
+@pytest.mark.parametrize("unit, hits_expected", [("CENTIMETER", 0), ("INCH", 2), ("NONE", 0)])
+def test_mpi017_tiff_resolution_counts_only_with_an_absolute_unit(tmp_path, unit, hits_expected):
+    """XResolution = YResolution = 20 pixels per unit: 0.5 mm per pixel in cm (10/20), 1.27 mm in
+    inches (25.4/20), nothing with ResolutionUnit NONE (TIFF 6.0 section 8). Declared: 0.5 mm."""
+    import tifffile
+
+    res = 20.0
+    tifffile.imwrite(tmp_path / "a.tif", _conformance_phantom().astype(np.float32), resolution=(res, res),
+                     resolutionunit=unit, metadata=None)
+    sha = hashlib.sha256((tmp_path / "a.tif").read_bytes()).hexdigest()
+    path = _doc_with_image(tmp_path, {"path": "a.tif", "format": "tiff", "sha256": sha,
+                                      "pixel_size_mm": {"z": 0.5, "x": 0.5}})
+    hits = [f for f in _validate(path).findings if f.rule == "MPI017"]
+    # inch: 1.27 mm ≠ 0.5 mm along x and z; cm: 0.5 mm agrees; NONE: the file states no size
+    assert len(hits) == hits_expected and all("1.27 mm" in f.message for f in hits)

@@ -37,13 +37,15 @@ default; the calibration section: "ordered with respect to their x position firs
 second ... y and last ... z"), so the voxel vector reshapes C-order to (Nz, Ny, Nx).
 Other ``order`` values are refused rather than guessed. A grid with three axes of more
 than one voxel is a 3D (z, y, x) image; with two it is a 2D image in the plane of those
-two axes, rows the slower axis and columns the faster, named (z, x) as mpistd names 2D
-axes (docs/decisions.md, "MDF axes"): x–z plane → (z, x); x–y plane → rows y, columns x;
-y–z plane → rows z, columns y.
+two axes, rows the slower axis and columns the faster, keeping the file's axis names
+(``LoadedImage.axes``, as for a DICOM slice; docs/decisions.md, "MDF layouts"): x–z plane
+→ (z, x); x–y plane → (y, x); y–z plane → (z, y).
 
 Spacing: from ``positions`` (their step, m → mm) when given, else ``fieldOfView`` (m) /
-size; a spacing that is not finite and positive (an overflowing field of view) is refused
-(``format``) with the value.
+size. It goes through the shared :func:`check_spacing` (``load_image``): a spacing that is
+not finite and positive, or whose area or volume overflows (a field of view of 1e306 m),
+becomes ``spacing_error`` naming the field of view's value (MPI014, or MPI017 when the
+dataset declares the pixel size).
 
 ``/version`` (mandatory, a String) must be 2.x: MDF 1.x is not backward compatible
 (MDF.tex, Changelog v2.0.0) and is refused with that reason, as is any other major.
@@ -427,13 +429,14 @@ def _read_mdf(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, req
         fov = h.aux("/reconstruction/fieldOfView", ((3,),), "iuf")
         if fov is not None and spacing is None:
             fov = fov.astype(np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 sp = {a: float(fov[i]) * 1000.0 / n_size[i] for i, a in enumerate("xyz") if n_size[i] > 1}
-            bad = {a: v for a, v in sp.items() if not (math.isfinite(v) and v > 0)}
-            if bad:
-                raise ImageError("format", f"{what}: /reconstruction/fieldOfView {_excerpt(fov.tolist())} m gives a "
-                                           f"pixel size of {_excerpt(bad)} mm, not a finite positive number")
-            spacing, source = sp, "MDF /reconstruction/fieldOfView ÷ size"
+            # checked by the shared check_spacing (load_image's _finish); an unusable one is
+            # reported with the field of view it came from
+            ok = all(math.isfinite(v) and v > 0 for v in sp.values()) and math.isfinite(math.prod(sp.values()))
+            spacing, source = sp, ("MDF /reconstruction/fieldOfView ÷ size" if ok else
+                                   f"MDF /reconstruction/fieldOfView {_excerpt(fov.tolist())} m ÷ size "
+                                   f"{_excerpt(list(n_size))}")
         overscan = h.aux("/reconstruction/isOverscanRegion", ((p,),), "iub")
         tracers = _tracers(h)
 
@@ -441,25 +444,23 @@ def _read_mdf(path: Path | io.BytesIO, size: int, max_bytes: int, what: str, req
     keep = tuple(i for i, n in enumerate((nz, ny, nx)) if n > 1)  # axes of vol with more than one voxel
     names = ("z", "y", "x")
     if len(keep) == 3:
-        image, labels = vol, ("z", "y", "x")
-    elif len(keep) == 2:
+        image = vol
+    elif len(keep) == 2:  # rows: the slower file axis, columns: the faster (module docstring)
         image = vol.reshape(tuple((nz, ny, nx)[i] for i in keep))
-        labels = ("z", "x")  # rows: the slower file axis, columns: the faster (module docstring)
     else:
         raise ImageError("format", f"{what}: reconstruction grid {nx}×{ny}×{nz} (x×y×z) has fewer than two axes of "
                                    "more than one voxel: not a 2D or 3D image")
     file_axes = tuple(names[i] for i in keep)
     if spacing is not None:
-        spacing = {lab: spacing[ax] for lab, ax in zip(labels, file_axes) if ax in spacing}
+        spacing = {ax: spacing[ax] for ax in file_axes if ax in spacing}
     mask = None
     if overscan is not None and np.any(overscan):
         mask = ~np.asarray(overscan, dtype=bool).reshape(image.shape)
         image = np.array(image, dtype=np.float64)
-        image[~mask] = np.nan
-    if file_axes != labels and source is not None:
-        source += f" (file axes {', '.join(file_axes)} as image axes {', '.join(labels)})"
+        image[~mask] = np.nan  # also out of the noise box and the saturation count
     return LoadedImage(image, spacing or None, "mdf", spacing_source=source if spacing else None, frames=frames,
-                       channels=channels, frame=frame, channel=channel, tracers=tracers, mask=mask)
+                       channels=channels, frame=frame, channel=channel, tracers=tracers, mask=mask,
+                       axes=file_axes)
 
 
 def _one_frame(h: _File, dset: Any, request: ReadRequest) -> tuple[np.ndarray, int, int, int, int, int]:

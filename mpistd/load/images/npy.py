@@ -40,7 +40,8 @@ def _read_npy(src: Path | io.BytesIO, size: int, max_bytes: int, what: str, requ
         # The data follow the header: read them as numpy's read_array does, without
         # parsing the header a second time (never unpickling anything).
         if isinstance(f, io.BytesIO):
-            arr = np.frombuffer(f.getbuffer(), dtype=dtype, count=count, offset=f.tell())
+            # getvalue() is the very bytes read (shared, not copied; getbuffer() would copy)
+            arr = np.frombuffer(f.getvalue(), dtype=dtype, count=count, offset=f.tell())
         else:
             arr = np.fromfile(f, dtype=dtype, count=count)
         return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)

@@ -1,4 +1,4 @@
-"""Vectors for the calibration line: MPI020–MPI028 and MPI053.
+"""Vectors for the calibration line: MPI020–MPI029, MPI053 and MPI054.
 
 Signal changes go through `line_signals` and `refit` (numpy.polyfit, independent of mpistd),
 so that only the rule under test fires. The statistics quoted in the descriptions were worked
@@ -62,6 +62,13 @@ def _extra_replicate(d: dict) -> None:
     d["calibrations"][0]["points"][2]["replicates"].append({"max_intensity": 1985.6, "total_intensity": 18863.2})
 
 
+def _flat_with_unknown(d: dict) -> None:
+    # the flat line 2000 + 3 m (slope 3 ± 0.84) and an unknown read three times at mean 2030: x̂ = 10
+    set_level_signals(d, line_signals(slope=3.0, intercept=2000.0))
+    d["quantifications"][0]["signal"] = [2025.0, 2030.0, 2035.0]
+    refit(d)
+
+
 def _estimate(value: float):
     def change(d: dict) -> None:
         d["quantifications"][0]["reported"]["iron_mass_ug"] = value
@@ -123,6 +130,32 @@ VECTORS = [
            [("MPI028", I, FIT), ("MPI028", I, CAL)] + [("MPI012", W, f"{CAL}/points/{i}") for i in range(6)]),
     vector("MPI028-quiet", "MPI028", False, "A fourth replicate at one level: every statistic computable.",
            _extra_replicate, []),
+    vector("MPI029-fires", "MPI029", True,
+           "The flat line 2000 + 3 m (slope 3, SE 0.840, 16 df: its 95 % interval [1.22, 4.78] excludes 0, so "
+           "MPI027 is quiet) and an unknown read three times (mean 2030, x̂ = 10). With prediction_alpha = "
+           "0.001, t(16, 0.9995) = 4.015 and g = (4.015·0.840/3)² = 1.26 ≥ 1: the Fieller set is the whole "
+           "real line (the quadratic's leading coefficient b²(1 − g) < 0 and its discriminant < 0). R² ~0.45 "
+           "fires MPI024 and the missing DIN x_BG MPI028, for both metrics, as in MPI027-quiet.",
+           _flat_with_unknown,
+           [("MPI024", W, FIT), ("MPI024", W, CAL), ("MPI028", I, FIT), ("MPI028", I, CAL),
+            ("MPI029", W, f"{QUANT}/signal")],
+           options_toml="[tolerances]\nprediction_alpha = 0.001\n"),
+    vector("MPI029-quiet", "MPI029", False,
+           "The same line and unknown at the default prediction_alpha = 0.05: g = (2.120·0.840/3)² = 0.35 < 1, "
+           "a bounded Fieller interval.",
+           _flat_with_unknown,
+           [("MPI024", W, FIT), ("MPI024", W, CAL), ("MPI028", I, FIT), ("MPI028", I, CAL)]),
+    vector("MPI054-fires", "MPI054", True,
+           "limit_k = 80 (a relative uncertainty of 1/80 at x_BG): g = 80·s_x0·t(16, 0.995)/√Q_x = 0.926 < 1 and "
+           "the single root x_BG = 25.14 ug lies above the largest level 18.6 ug, for both metrics (numpy "
+           "polyfit and the quadratic's formula). The unknown's 9.04 ug is then below x_BG (MPI045).",
+           None, [("MPI054", W, FIT), ("MPI054", W, CAL), ("MPI045", W, f"{QUANT}/signal")],
+           options_toml="[tolerances]\nlimit_k = 80\n"),
+    vector("MPI054-quiet", "MPI054", False,
+           "limit_k = 60: g = 0.695 and x_BG = 16.50 ug, inside the calibrated 3.1–18.6 ug; the unknown's "
+           "9.04 ug is still below it (MPI045).",
+           None, [("MPI045", W, f"{QUANT}/signal")],
+           options_toml="[tolerances]\nlimit_k = 60\n"),
     vector("MPI053-fires", "MPI053", True,
            "Reported 9.5 ug; the line gives 9.042 ug (95 % CI 8.92–9.16): 5 % off, allowed 0.09 ug.",
            _estimate(9.5), [("MPI053", E, f"{QUANT}/reported/iron_mass_ug")]),

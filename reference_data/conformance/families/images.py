@@ -1,4 +1,4 @@
-"""Vectors for MPI013–MPI016 (and MPI005 for an image): the replicate images.
+"""Vectors for MPI013–MPI017, MPI019 (and MPI005 for an image): the replicate images.
 
 Images are small (40 × 24 pixels, 0.5 mm, axes (z, x)) and built so that their reference
 metrics are known by construction, with the base document's threshold T = 5 × 2 = 10:
@@ -205,6 +205,91 @@ def _mpi016_quiet(name):
                         attach, [])
 
 
+# ------------------------------------------------------------------------------------------------ MPI017
+
+def _el(group: int, elem: int, vr: str, value: bytes) -> bytes:
+    """One Explicit VR Little Endian data element (PS3.5 7.1.2), value padded to even length."""
+    if len(value) % 2:
+        value += b"\0" if vr in ("UI", "OB") else b" "
+    head = group.to_bytes(2, "little") + elem.to_bytes(2, "little") + vr.encode()
+    if vr in ("OB", "OD", "OF", "OW", "SQ", "UN", "UT"):
+        return head + b"\0\0" + len(value).to_bytes(4, "little") + value
+    return head + len(value).to_bytes(2, "little") + value
+
+
+def dicom_bytes(a: np.ndarray, pixel_spacing: tuple[str, str]) -> bytes:
+    """A single-frame DICOM file written by hand from PS3.10 (preamble, DICM, file meta) and
+    PS3.3 (Image Pixel with Double Float Pixel Data 7FE0,0009; Image Plane PixelSpacing =
+    [row spacing, column spacing]), byte-stable across library versions. Rows are z, columns x."""
+    sop, uid = b"1.2.840.10008.5.1.4.1.1.30", b"1.2.826.0.1.3680043.8.498.17"
+    us = lambda v: int(v).to_bytes(2, "little")  # noqa: E731
+    meta = (_el(0x0002, 0x0001, "OB", b"\0\1") + _el(0x0002, 0x0002, "UI", sop) + _el(0x0002, 0x0003, "UI", uid)
+            + _el(0x0002, 0x0010, "UI", b"1.2.840.10008.1.2.1"))
+    body = (_el(0x0008, 0x0016, "UI", sop) + _el(0x0008, 0x0018, "UI", uid) + _el(0x0008, 0x0060, "CS", b"OT")
+            + _el(0x0028, 0x0002, "US", us(1)) + _el(0x0028, 0x0004, "CS", b"MONOCHROME2")
+            + _el(0x0028, 0x0010, "US", us(a.shape[0])) + _el(0x0028, 0x0011, "US", us(a.shape[1]))
+            + _el(0x0028, 0x0030, "DS", "\\".join(pixel_spacing).encode()) + _el(0x0028, 0x0100, "US", us(64))
+            + _el(0x7FE0, 0x0009, "OD", np.ascontiguousarray(a, dtype="<f8").tobytes()))
+    group_length = _el(0x0002, 0x0000, "UL", len(meta).to_bytes(4, "little"))
+    return b"\0" * 128 + b"DICM" + group_length + meta + body
+
+
+def _mpi017_fires(name):
+    def attach(d, files):
+        # the file says 0.25 mm between columns (x), the dataset 0.5 mm: the declared size is
+        # used, so every metric still matches the reported ones and only MPI017 fires
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.25")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI017", True,
+                        "A DICOM image whose PixelSpacing (0.5, 0.25 mm) contradicts the declared pixel size "
+                        "(0.5 mm in x): the declared size is used for the metrics and MPI017 fires.",
+                        attach, [("MPI017", E, f"{CAL}/points/0/replicates/0/image")])
+
+
+def _mpi017_fires_unusable(name):
+    def attach(d, files):
+        # PixelSpacing 0 between rows: not a pixel size; the declared 0.5 mm stands in
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0", "0.5")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI017", True,
+                        "A DICOM image whose PixelSpacing is 0 along z: unusable, so the declared pixel size is "
+                        "used (its metrics match) and MPI017 says so.",
+                        attach, [("MPI017", E, f"{CAL}/points/0/replicates/0/image")])
+
+
+def _mpi014_fires_spacing(name):
+    def attach(d, files):
+        # PixelSpacing NaN, and no declared pixel size to stand in: the image is unusable
+        for acq in d["acquisitions"]:
+            acq.pop("pixel_size_mm", None)
+        ref = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("NaN", "0.5")), fmt="dicom")
+        ref.pop("pixel_size_mm")
+        _rep(d, 0, 0)["image"] = ref
+    return _with_images(name, "MPI014", True,
+                        "A DICOM image whose PixelSpacing is NaN and a dataset that declares no pixel size: MPI014 "
+                        "(kind format) naming the value, not a crash.",
+                        attach, [("MPI014", E, f"{CAL}/points/0/replicates/0/image/path")])
+
+
+def _mpi017_quiet(name):
+    def attach(d, files):
+        # 0.5 and 0.504 mm: within 1 % of the declared 0.5 mm
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.504")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI017", False,
+                        "A DICOM image whose PixelSpacing agrees with the declared pixel size within 1 %.", attach, [])
+
+
+def _mpi019_quiet(name):
+    def attach(d, files):
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.5")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI019", False,
+                        "A DICOM image read with its reader installed: no MPI019. (MPI019 fires only when the "
+                        "reader library is missing, an environment no dataset can express: tests/rules/"
+                        "test_image_rules.py runs it with pydicom hidden.)", attach, [])
+
+
 # ------------------------------------------------------------------------------------------------ MPI005
 
 def _mpi005_fires_image(name):
@@ -291,4 +376,9 @@ VECTORS = [
     _mpi005_fires_image("MPI005-fires-image"),
     _mpi018_fires("MPI018-fires"),
     _mpi018_quiet("MPI018-quiet"),
+    _mpi017_fires("MPI017-fires"),
+    _mpi017_quiet("MPI017-quiet"),
+    _mpi017_fires_unusable("MPI017-fires-unusable"),
+    _mpi014_fires_spacing("MPI014-fires-dicom-spacing"),
+    _mpi019_quiet("MPI019-quiet"),
 ]

@@ -1,0 +1,99 @@
+"""Problems of the environment, not of mpistd or the data: a missing extra or system library.
+
+They are usage errors (exit 2) whose message names the fix — ``pip install 'mpistd[report]'``,
+the system packages — never "This is a bug". The command line turns them into one line;
+the test suite skips the tests that need a missing system library, with the same message.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+#: the optional dependency groups (pyproject.toml) by the top-level module that needs them
+EXTRA_OF_MODULE = {
+    "jinja2": "report",
+    "markupsafe": "report",
+    "matplotlib": "report",
+    "weasyprint": "report",
+    "pandas": "import",
+    "openpyxl": "import",
+    "pint": "import",
+    "tifffile": "images",
+    "pydicom": "images",
+    "h5py": "images",
+}
+
+#: Debian/Ubuntu packages for PDF output (also in scripts/system-packages.sh)
+PDF_SYSTEM_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core")
+
+
+class EnvironmentProblem(Exception):
+    """Something to install: the message says what and how (exit code 2)."""
+
+
+class MissingExtra(EnvironmentProblem):
+    """An optional Python dependency of mpistd is not installed."""
+
+
+class MissingSystemLibrary(EnvironmentProblem):
+    """A system library (Pango for PDF output) cannot be loaded."""
+
+
+def install_command(extra: str) -> str:
+    return f"pip install 'mpistd[{extra}]'"
+
+
+def missing_extra(exc: BaseException) -> MissingExtra | None:
+    """The MissingExtra an ImportError stands for, or None when it is not one of the extras' modules."""
+    if not isinstance(exc, ImportError):
+        return None
+    name = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(name)
+    if extra is None:
+        return None
+    return MissingExtra(f"this needs the optional dependency {name!r}, which is not installed: "
+                        f"run {install_command(extra)} (or {install_command('all')})")
+
+
+#: how every missing-Pango message starts (the test suite recognizes it in a failed assertion)
+PDF_LIBRARY_MISSING = "PDF output needs the Pango library and a font"
+
+
+def pdf_library_message(detail: str = "") -> str:
+    packages = " ".join(PDF_SYSTEM_PACKAGES)
+    return (f"{PDF_LIBRARY_MISSING}, which cannot be loaded"
+            + (f" ({detail[:200]})" if detail else "")
+            + f": on Debian/Ubuntu run 'sudo apt-get install {packages}' "
+              "(macOS: 'brew install pango'); HTML reports (-o report.html) work without them")
+
+
+def is_missing_pdf_library(exc: BaseException) -> bool:
+    """True for WeasyPrint's OSError when it cannot dlopen Pango/GObject/HarfBuzz/fontconfig."""
+    if isinstance(exc, MissingSystemLibrary):
+        return True
+    if not isinstance(exc, OSError):
+        return False
+    text = str(exc).lower()
+    return any(lib in text for lib in ("pango", "gobject", "harfbuzz", "fontconfig", "libgobject"))
+
+
+def import_weasyprint() -> ModuleType:
+    """``import weasyprint``, with a missing extra or a missing Pango as an EnvironmentProblem."""
+    import contextlib
+    import io
+
+    try:
+        # WeasyPrint prints a banner to stdout when Pango is missing: keep stdout for our output
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint
+    except ImportError as exc:
+        raise (missing_extra(exc) or exc) from None
+    except OSError as exc:  # WeasyPrint dlopens Pango at import time
+        if is_missing_pdf_library(exc):
+            raise MissingSystemLibrary(pdf_library_message(_first_sentence(str(exc)))) from None
+        raise
+    return weasyprint
+
+
+def _first_sentence(text: str) -> str:
+    head = text.strip().splitlines()[0] if text.strip() else ""
+    return head.split(".  ")[0].rstrip(".")

@@ -1,0 +1,243 @@
+"""The plain data the repository view reads from one validated dataset.
+
+Computed once per dataset by the pipeline (one hook at the end of ``_run_rules``) and written
+to the JSON result as ``datasets[i].repository`` (schemas/report/mpistd-report.schema.json,
+``$defs/repositoryData``). The repository summary, the repository rules (MPI060–MPI069) and
+``mpistd merge`` read *only* this block and the dataset's verdict, so that results of
+sharded runs can be combined without the dataset tree, byte for byte like one run.
+
+It holds what makes two calibrations comparable (tracer vendor + product code, scanner,
+acquisition mode and settings, analysis software and version, threshold k, environment,
+metric, series design), the recomputed line of each series and metric (slope, R², detection
+limit: copied from the quantities, never recomputed), and for every repository rule how the
+dataset's own options dispose of a finding at that line (severity after profile and
+configuration, or suppressed inline, by configuration or by the baseline) and where that
+line is in the file, so a finding raised later from plain data is exactly the one the
+dataset's own validation would have raised.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+METRICS = ("max_intensity", "total_intensity", "mean_intensity")
+
+#: bumped when the block changes shape; summaries and merge refuse what they do not know
+FORMAT = 1
+
+
+def repository_rule_ids() -> tuple[str, ...]:
+    from mpistd.rules.registry import all_rules
+
+    return tuple(r.id for r in all_rules() if r.family == "repository")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _axes(axes: Any) -> dict[str, float] | None:
+    if axes is None:
+        return None
+    return {a: float(getattr(axes, a)) for a in ("x", "y", "z") if getattr(axes, a, None) is not None}
+
+
+def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str, Any]:
+    """The repository block of one dataset.
+
+    ``probe`` is a fresh ``pipeline.Emitter`` for the same document and options: a finding
+    emitted into it shows how the dataset's options dispose of it (and where it is located),
+    without touching the dataset's own findings.
+    """
+    rules = repository_rule_ids()
+    method = options.tolerances.limits_method
+    info = model.dataset
+    affiliation = None
+    for author in info.authors or ():
+        if author.affiliation:
+            affiliation = author.affiliation
+            break
+    analysis = model.analysis
+    software = analysis.software if analysis is not None else None
+    threshold = analysis.threshold if analysis is not None else None
+    located = element_positions(probe.doc, {cq.index: [sf.pointer for m in METRICS
+                                                       if (sf := cq.fit_for(m)) is not None]
+                                            for cq in quantities.calibrations})
+    series = []
+    for cq in quantities.calibrations:
+        cal = model.calibrations[cq.index]
+        tracer = model.tracer_by_id.get(cal.tracer)
+        acq = model.acquisition_by_id.get(cal.acquisition)
+        scanner = acq.scanner if acq is not None else None
+        fits = []
+        for metric in METRICS:
+            sf = cq.fit_for(metric)
+            if sf is None:
+                continue
+            entry: dict[str, Any] = {"metric": metric, "pointer": sf.pointer}
+            if sf.usable:
+                entry["slope"] = _num(sf.fit.slope)
+                entry["r_squared"] = _num(sf.fit.r_squared)
+                limits = sf.limits.get(method)
+                entry["detection_limit"] = _num(getattr(limits, "detection_limit", None))
+            else:
+                entry["slope"] = entry["r_squared"] = entry["detection_limit"] = None
+            entry["n"] = len(sf.x)
+            entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
+            fits.append(entry)
+        series.append({
+            "pointer": cq.pointer,
+            "id": cal.id,
+            "method": cal.method,
+            "independent_variable": cal.independent_variable,
+            "tracer": {
+                "name": _text(getattr(tracer, "name", None)),
+                "vendor": _text(getattr(tracer, "vendor", None)),
+                "product_code": _text(getattr(tracer, "product_code", None)),
+            },
+            "scanner": {
+                "manufacturer": _text(getattr(scanner, "manufacturer", None)),
+                "model": _text(getattr(scanner, "model", None)),
+            },
+            "acquisition": {
+                "mode": getattr(acq, "mode", None),
+                "dimensionality": getattr(acq, "dimensionality", None),
+                "gradient_T_per_m": _num(getattr(acq, "gradient_T_per_m", None)),
+                "drive_frequency_kHz": _num(getattr(acq, "drive_frequency_kHz", None)),
+                "drive_amplitude_mT": _axes(getattr(acq, "drive_amplitude_mT", None)),
+            },
+            "analysis_software": ({"name": software.name, "version": software.version}
+                                  if software is not None else None),
+            "threshold_k": _num(threshold.k) if threshold is not None else None,
+            "environment": {"kind": cal.environment.kind, "cell_type": _text(cal.environment.cell_type)},
+            "fits": fits,
+        })
+    return {"format": FORMAT, "dataset_id": info.id, "lab": affiliation, "limits_method": method,
+            "series": series}
+
+
+def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple[int, int]]:
+    """1-based (line, column) of ``/calibrations/i`` and ``/calibrations/i/fits/j`` in a JSON
+    document, as ``Document.locate`` gives them (an array element: its first character), found
+    by walking only the path to them (the C scanner skips everything else). A conformant dataset
+    never needs the full position map; building it for these few pointers would double the
+    cost of validating it. Anything unexpected (YAML, an in-memory mapping, odd text): {} and
+    the emitter locates as usual."""
+    if doc is None or getattr(doc, "kind", None) != "json":
+        return {}
+    pointers = {p for ps in wanted.values() for p in ps}
+    if not pointers:
+        return {}
+    try:
+        return _walk(doc.text, pointers)
+    except (ValueError, IndexError, KeyError):
+        return {}
+
+
+def _walk(text: str, pointers: set[str]) -> dict[str, tuple[int, int]]:
+    import json
+    import re
+
+    decoder = json.JSONDecoder()
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+    space = re.compile(r"[ \t\n\r]*")
+    need_cal = {int(p.split("/")[2]) for p in pointers}
+    need_fits = {int(p.split("/")[2]) for p in pointers if "/fits/" in p}
+    found: dict[str, int] = {}
+
+    def ws(i: int) -> int:
+        return space.match(text, i).end()
+
+    def skip(i: int) -> int:
+        return decoder.raw_decode(text, i)[1]
+
+    def members(i: int, visit: Any) -> int:
+        """Walk the object at ``i``; ``visit(key, value_index)`` returns the index after the value."""
+        if text[i] != "{":
+            return skip(i)
+        i = ws(i + 1)
+        if text[i] == "}":
+            return i + 1
+        while True:
+            if text[i] != '"':
+                raise ValueError("expected a key")
+            key, i = scanstring(text, i + 1)
+            i = ws(i)
+            if text[i] != ":":
+                raise ValueError("expected ':'")
+            i = ws(visit(key, ws(i + 1)))
+            if text[i] == ",":
+                i = ws(i + 1)
+            elif text[i] == "}":
+                return i + 1
+            else:
+                raise ValueError("expected ',' or '}'")
+
+    def elements(i: int, visit: Any) -> int:
+        """Walk the array at ``i``; ``visit(k, element_index)`` returns the index after the element."""
+        if text[i] != "[":
+            return skip(i)
+        i = ws(i + 1)
+        if text[i] == "]":
+            return i + 1
+        k = 0
+        while True:
+            i = ws(visit(k, i))
+            if text[i] == ",":
+                i, k = ws(i + 1), k + 1
+            elif text[i] == "]":
+                return i + 1
+            else:
+                raise ValueError("expected ',' or ']'")
+
+    def calibration(k: int, i: int) -> int:
+        if k in need_cal:
+            found[f"/calibrations/{k}"] = i
+        if k not in need_fits:
+            return skip(i)
+
+        def fit(f: int, j: int) -> int:
+            found[f"/calibrations/{k}/fits/{f}"] = j
+            return skip(j)
+
+        return members(i, lambda key, j: elements(j, fit) if key == "fits" else skip(j))
+
+    members(ws(0), lambda key, i: elements(i, calibration) if key == "calibrations" else skip(i))
+    out = {}
+    line, last = 1, 0
+    for p, idx in sorted(found.items(), key=lambda kv: kv[1]):  # count newlines once, left to right
+        line += text.count("\n", last, idx)
+        last = idx
+        out[p] = (line, idx - (text.rfind("\n", 0, idx) + 1) + 1)
+    return {p: out[p] for p in pointers if p in out}
+
+
+def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
+                  where: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Where a finding at ``pointer`` is located, and what each repository rule's finding becomes."""
+    out: dict[str, Any] = {"line": None, "column": None, "rules": {}}
+    line, column = where if where is not None else (None, None)
+    for rule_id in rules:
+        n_f, n_s = len(probe.findings), len(probe.suppressed)
+        probe.emit(rule_id, pointer, "", line=line, column=column)
+        if len(probe.findings) > n_f:
+            f = probe.findings[-1]
+            out["rules"][rule_id] = {"severity": f.severity.value}
+        elif len(probe.suppressed) > n_s:
+            s = probe.suppressed[-1]
+            f = s.finding
+            out["rules"][rule_id] = {"severity": f.severity.value, "suppressed": {"source": s.source,
+                                                                               "reason": s.reason}}
+        else:  # pragma: no cover - emit always files the finding somewhere
+            continue
+        out["line"], out["column"] = f.line, f.column
+    return out
+
+
+__all__ = ["describe", "repository_rule_ids", "FORMAT"]
