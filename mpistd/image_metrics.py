@@ -13,6 +13,7 @@ both pass :func:`mpistd.load.images.check_spacing`; where they disagree beyond t
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -111,6 +112,7 @@ def compute_image_results(model: Any, base_dir: Path | None, options: Options, o
         if prepared is None:
             continue
         image, spacing, threshold, mask, axes = prepared
+        overscan = mask is not None and not mask.all()
         try:
             batch.add(image, spacing, NO_THRESHOLD if threshold is None else threshold, mask, axes)
         except ValueError as exc:  # pragma: no cover - _prepare checks what _measure refuses
@@ -118,7 +120,9 @@ def compute_image_results(model: Any, base_dir: Path | None, options: Options, o
             continue
         finally:
             del image, mask, prepared
-        pending.append(result)
+        # voxels the file excludes (MDF isOverscanRegion, mask False) are left out by the
+        # metrics; say so ("overscan voxels excluded") rather than "NaN pixels"
+        pending.append((result, overscan))
         if batch.profile_bytes >= PROFILE_BUDGET:
             _flush(batch, pending)
             batch, pending = imaging.ImageBatch(roi_method, axis), []
@@ -126,7 +130,9 @@ def compute_image_results(model: Any, base_dir: Path | None, options: Options, o
 
 
 def _flush(batch: Any, pending: list) -> None:
-    for result, m in zip(pending, batch.results()):
+    for (result, overscan), m in zip(pending, batch.results()):
+        if overscan:  # the mask's voxels are not "nan_pixels" (the metrics report only NaN in kept voxels)
+            m = dataclasses.replace(m, problems=tuple(m.problems) + ("overscan_excluded",))
         result.metrics = m
 
 

@@ -91,6 +91,8 @@ def _what_was_applied(ctx: RuleContext, result: Any, acquisition: Any) -> str:
     m = result.metrics
     if m is not None and "nan_pixels" in m.problems:
         nan = "; the image has non-finite (NaN) pixels, left out of every metric"
+    if m is not None and "overscan_excluded" in m.problems:
+        nan += "; overscan voxels excluded (MDF /reconstruction/isOverscanRegion) from every metric"
     return f"{corr}, {thr}{nan}"
 
 
@@ -335,3 +337,34 @@ def reader_installed(ctx: RuleContext) -> Iterator[Hit]:
     for pointer, holder, _acquisition, result in _images(ctx):
         if result.error_kind == "reader_missing":
             yield Hit(_path_pointer(pointer, holder), f"image cannot be read here: {result.error}")
+
+
+# ------------------------------------------------------------------------------------------------ MPI018
+# (MDF frames and channels; MPI017 and MPI019 are their own blocks)
+
+@rule(
+    "MPI018", severity="warning", family=FAMILY, pointer="the replicate's image",
+    title="the image file holds several frames or channels and the dataset names none",
+    rationale="An MDF reconstruction holds Q frames and S channels (MDF.tex, Reconstruction Results: data is "
+              "Q × P × S); a multi-frame DICOM image may hold several temporal frames. The metrics come from one "
+              "of them. When the dataset does not say which (image.frame, image.channel, standard 1.1), mpistd "
+              "takes the first (frame 0, channel 0), which may not be the one the reported numbers came from.",
+    remedy="Name the frame and channel the metrics were taken from in the image reference (\"frame\": N, "
+           "\"channel\": N, counted from 0; standard 1.1), or ship a file that holds only that image.",
+    sources=("STANDARD.md, Replicate.image (frame, channel)",
+             "MDF.tex (MagneticParticleImaging/MDF), Reconstruction Results"),
+)
+def frame_and_channel_named(ctx: RuleContext) -> Iterator[Hit]:
+    for pointer, holder, _acquisition, result in _images(ctx):
+        if result.error_kind is not None:
+            continue
+        ref = holder.image
+        parts = []
+        if result.frames > 1 and getattr(ref, "frame", None) is None:
+            parts.append(f"{result.frames} frames (frame {result.frame} was used)")
+        if result.channels > 1 and getattr(ref, "channel", None) is None:
+            parts.append(f"{result.channels} channels (channel {result.channel} was used)")
+        if parts:
+            yield Hit(f"{pointer}/image", f"image '{_name(ref)}' holds " + " and ".join(parts)
+                      + " and the dataset names none; set image.frame / image.channel to the one the metrics "
+                        "came from")

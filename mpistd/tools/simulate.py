@@ -138,7 +138,7 @@ def reference_metrics(image: np.ndarray, pixel_size_mm: dict[str, float], thresh
 # image files
 
 
-def _image_bytes(image: np.ndarray, fmt: str, pixel_size_mm: dict[str, float]) -> bytes:
+def _image_bytes(image: np.ndarray, fmt: str, pixel_size_mm: dict[str, float], mdf: dict | None = None) -> bytes:
     if fmt == "npy":
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(image, dtype=np.float64), allow_pickle=False)
@@ -149,20 +149,115 @@ def _image_bytes(image: np.ndarray, fmt: str, pixel_size_mm: dict[str, float]) -
         buf = io.BytesIO()
         tifffile.imwrite(buf, np.ascontiguousarray(image, dtype=np.float64))
         return buf.getvalue()
-    if fmt == "mdf":  # MDF v2 reconstruction: frames × voxels × channels, x fastest; size (Nx, Ny, Nz)
-        import h5py
-
-        nz, nx = image.shape
-        buf = io.BytesIO()
-        with h5py.File(buf, "w") as f:
-            f.attrs["version"] = "2.0"
-            f.create_dataset("/reconstruction/data", data=np.asarray(image, dtype=np.float64).reshape(1, nz * nx, 1))
-            f.create_dataset("/reconstruction/size", data=np.array([nx, 1, nz], dtype=np.int64))
-            f.create_dataset("/reconstruction/fieldOfView",
-                             data=np.array([nx * pixel_size_mm["x"], pixel_size_mm["x"], nz * pixel_size_mm["z"]])
-                             / 1000.0)
-        return buf.getvalue()
+    if fmt == "mdf":
+        return _mdf_bytes(image, pixel_size_mm, mdf or {})
     raise ValueError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
+
+
+#: MDF v2.1.0 (MagneticParticleImaging/MDF, specification/MDF.tex): the simulated scanner's
+#: fixed parameters. A 2D FFP scanner with two sinusoidal drive-field channels (x, z) and two
+#: receive channels; the values are illustrative (of the order of preclinical scanners).
+_MDF_VERSION = "2.1.0"
+_MDF_BASE_FREQUENCY_HZ = 2.5e6
+_MDF_DIVIDERS = (102, 96)
+_MDF_STRENGTH_T = 0.012  # T/µ0 per drive-field channel
+_MDF_SAMPLING_POINTS = 816
+_FE_G_PER_MOL = 55.845  # IUPAC standard atomic weight of iron
+
+
+def _mdf_uuid(seed: bytes, salt: str) -> str:
+    """A version-4 UUID (RFC 4122) drawn from the image's own bytes: equal images, equal files."""
+    import uuid
+
+    return str(uuid.UUID(bytes=hashlib.sha256(salt.encode() + seed).digest()[:16], version=4))
+
+
+def _mdf_bytes(image: np.ndarray, pixel_size_mm: dict[str, float], meta: dict) -> bytes:
+    """One MDF v2.1.0 reconstruction file: every mandatory group and dataset of MDF.tex's
+    tables, parameters as datasets (the specification uses no attributes), the image as
+    ``/reconstruction/data`` Q × P × S = 1 × (Nx·Nz) × 1, voxels x fastest, on an x–z grid
+    (Ny = 1), ``size`` (Nx, 1, Nz) and ``fieldOfView`` in metres."""
+    import h5py
+
+    nz, nx = image.shape
+    data = np.ascontiguousarray(image, dtype=np.float64)
+    seed = data.tobytes()
+    dx, dz = pixel_size_mm["x"] / 1000.0, pixel_size_mm["z"] / 1000.0
+    time = meta.get("time", "2000-01-01T00:00:00.000")  # fixed: equal arguments give equal bytes
+    d = len(_MDF_DIVIDERS)
+    cycle = math.lcm(*_MDF_DIVIDERS) / _MDF_BASE_FREQUENCY_HZ
+    string = h5py.string_dtype()
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        def put(name, value):
+            if isinstance(value, str):
+                f.create_dataset(name, data=value, dtype=string)
+            elif isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+                f.create_dataset(name, data=np.array(value, dtype=object), dtype=string)
+            else:
+                f.create_dataset(name, data=value)
+
+        # Data (group: /)
+        put("/version", _MDF_VERSION)
+        put("/uuid", _mdf_uuid(seed, "file"))
+        put("/time", time)
+        # Study Description (group: /study/)
+        put("/study/name", "mpistd simulate")
+        put("/study/number", np.int64(1))
+        put("/study/uuid", _mdf_uuid(b"", "study"))
+        put("/study/description", "simulated phantom calibration (mpistd simulate)")
+        # Experiment Description (group: /experiment/)
+        put("/experiment/name", str(meta.get("sample", "sample")))
+        put("/experiment/number", np.int64(meta.get("number", 1)))
+        put("/experiment/uuid", _mdf_uuid(seed, "experiment"))
+        put("/experiment/description", "simulated tube sample, one replicate image")
+        put("/experiment/subject", "tube phantom")
+        put("/experiment/isSimulation", np.int8(1))
+        # Tracer Parameters (group: /tracer/), dimension A = 1
+        put("/tracer/name", [str(meta.get("tracer", "tracer"))])
+        put("/tracer/batch", [str(meta.get("batch", "simulated"))])
+        put("/tracer/vendor", [str(meta.get("vendor", "unknown"))])
+        put("/tracer/volume", np.array([float(meta.get("volume_uL", 0.0)) * 1e-6]))  # L
+        # mol(solute)/L: µg/µL = g/L, over the molar mass of iron
+        put("/tracer/concentration", np.array([float(meta.get("concentration_ug_per_uL", 0.0)) / _FE_G_PER_MOL]))
+        put("/tracer/solute", ["Fe"])
+        # Scanner Parameters (group: /scanner/)
+        put("/scanner/facility", "mpistd")
+        put("/scanner/operator", "mpistd simulate")
+        put("/scanner/manufacturer", "simulated")
+        put("/scanner/name", "mpistd phantom simulator")
+        put("/scanner/topology", "FFP")
+        # Acquisition Parameters (group: /acquisition/)
+        put("/acquisition/startTime", time)
+        put("/acquisition/numFrames", np.int64(1))
+        put("/acquisition/numAverages", np.int64(1))
+        put("/acquisition/numPeriodsPerFrame", np.int64(1))
+        put("/acquisition/numPatches", np.int64(1))
+        put("/acquisition/framePeriod", np.float64(cycle))
+        # Drive Field (group: /acquisition/drivefield/): J × D × F and D × F, J = F = 1
+        put("/acquisition/drivefield/numChannels", np.int64(d))
+        put("/acquisition/drivefield/strength", np.full((1, d, 1), _MDF_STRENGTH_T))
+        put("/acquisition/drivefield/phase", np.zeros((1, d, 1)))
+        put("/acquisition/drivefield/baseFrequency", np.float64(_MDF_BASE_FREQUENCY_HZ))
+        put("/acquisition/drivefield/divider", np.array(_MDF_DIVIDERS, dtype=np.int64).reshape(d, 1))
+        f.create_dataset("/acquisition/drivefield/waveform", data=np.array([["sine"]] * d, dtype=object),
+                         dtype=string)
+        put("/acquisition/drivefield/period", np.float64(cycle))
+        put("/acquisition/drivefield/cycle", np.float64(cycle))
+        # Receiver (group: /acquisition/receiver/)
+        put("/acquisition/receiver/numChannels", np.int64(d))
+        put("/acquisition/receiver/numAverages", np.int64(1))
+        put("/acquisition/receiver/bandwidth", np.float64(_MDF_BASE_FREQUENCY_HZ / 2))
+        put("/acquisition/receiver/numSamplingPoints", np.int64(_MDF_SAMPLING_POINTS))
+        put("/acquisition/receiver/unit", "V")
+        # Reconstruction Results (group: /reconstruction/)
+        put("/reconstruction/data", data.reshape(1, nz * nx, 1))
+        put("/reconstruction/size", np.array([nx, 1, nz], dtype=np.int64))
+        put("/reconstruction/fieldOfView", np.array([nx * dx, dx, nz * dz]))
+        put("/reconstruction/fieldOfViewCenter", np.zeros(3))
+        put("/reconstruction/order", "xyz")
+    return buf.getvalue()
+
 
 
 def _read_back(data: bytes, fmt: str) -> np.ndarray:
@@ -344,7 +439,9 @@ def simulate_dataset(
             # simulate_tube_image ran without compression: the receiver is applied here, with
             # the one table of the whole dataset
             image = sim.image if compressive_receiver is None else compress(sim.image, float(compressive_receiver))
-            data = _image_bytes(image, image_format, grid)
+            data = _image_bytes(image, image_format, grid, mdf={
+                "tracer": facts["name"], "vendor": facts.get("vendor", "unknown"), "sample": sample,
+                "number": k + 1, "volume_uL": volume, "concentration_ug_per_uL": conc})
             rel = f"images/{sample}_r{k + 1}{_EXT[image_format]}"
             write_atomic(out_dir / rel, data)
             shipped = _read_back(data, image_format)

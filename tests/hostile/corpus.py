@@ -429,7 +429,7 @@ def _mdf_good() -> bytes:
     img = phantom()  # (z, x) = (40, 24)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        f.attrs["version"] = "2.0"
+        f["version"] = "2.1.0"  # a dataset (MDF.tex, Data (group: /)), never an attribute
         rec = f.create_group("reconstruction")
         rec.create_dataset("data", data=img.reshape(1, -1, 1))
         rec.create_dataset("size", data=np.array([24, 1, 40]))

@@ -370,8 +370,8 @@ def test_mdf_problems(tmp_path):
     assert "/reconstruction/data" in str(_err("format", load_image, tmp_path, "no_data.mdf", "mdf"))
     _write_mdf(tmp_path / "order.mdf", (2, 2, 2), value=lambda *a: 1.0, order="zyx")
     _err("format", load_image, tmp_path, "order.mdf", "mdf")
-    _write_mdf(tmp_path / "xy.mdf", (4, 4, 1), value=lambda *a: 1.0)  # x–y plane, not (z, x)
-    _err("format", load_image, tmp_path, "xy.mdf", "mdf")
+    _write_mdf(tmp_path / "line.mdf", (4, 1, 1), value=lambda *a: 1.0)  # a line, not an image (x–y: test_mdf.py)
+    _err("format", load_image, tmp_path, "line.mdf", "mdf")
     with h5py.File(tmp_path / "mismatch.mdf", "w") as f:
         f["/reconstruction/data"] = np.zeros((1, 7, 1))
         f["/reconstruction/size"] = np.array([2, 2, 2])

@@ -107,8 +107,8 @@ def test_mpi013_rationale_names_the_recipe():
     for word in ("saturation", "5 × the noise SD", "ROI", "mean signal in the ROI × ROI area", "Lorentzian",
                  "along x"):
         assert word in text
-    assert {"MPI013", "MPI014", "MPI015", "MPI016", "MPI017", "MPI019"} <= {r.id for r in all_rules()
-                                                                            if r.family == "images"}
+    assert {"MPI013", "MPI014", "MPI015", "MPI016", "MPI017", "MPI018", "MPI019"} <= {r.id for r in all_rules()
+                                                                                      if r.family == "images"}
 
 
 # ---------------------------------------------------------------------------------------------- MPI013

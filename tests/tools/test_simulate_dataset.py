@@ -239,3 +239,93 @@ def test_bad_arguments_are_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         simulate_dataset(tmp_path, **{**SMALL, **bad})
     assert not list(tmp_path.glob("*.mpical.json"))
+
+
+# ------------------------------------------------------------------------------------ MDF output
+# The mandatory ("Optional: no") parameters of the non-optional groups and of /reconstruction,
+# written out from the tables of MDF.tex (MagneticParticleImaging/MDF, specification/MDF.tex):
+# (path, type as the table names it, dimension as the table gives it). Types: String = H5T_STRING,
+# Int64, Float64, Int8 (Boolean), Integer = any integer, Number = any integer or float
+# (section "Datatypes"). Tables: "Data (group: /)", "Study Description (group: /study/)",
+# "Experiment Description (group: /experiment/)", "Tracer Parameters (group: /tracer/)",
+# "Scanner Parameters (group: /scanner/)", "Acquisition Parameters (group: /acquisition/)",
+# "Drive Field (group: /acquisition/drivefield/)", "Receiver (group: /acquisition/receiver/)",
+# "Reconstruction Results (group: /reconstruction/)". The v2.1.0 tables add /scanner/name,
+# /acquisition/numFrames, numAverages and numPeriodsPerFrame, /acquisition/drivefield/cycle and
+# /acquisition/receiver/unit (as MPIFiles.jl's MDFv2InMemory, which writes 2.1.0, lists them
+# as non-optional); both sets are required here.
+MDF_MANDATORY = [
+    ("/version", "String", "1"), ("/uuid", "String", "1"), ("/time", "String", "1"),
+    ("/study/name", "String", "1"), ("/study/number", "Int64", "1"), ("/study/uuid", "String", "1"),
+    ("/study/description", "String", "1"),
+    ("/experiment/name", "String", "1"), ("/experiment/number", "Int64", "1"), ("/experiment/uuid", "String", "1"),
+    ("/experiment/description", "String", "1"), ("/experiment/subject", "String", "1"),
+    ("/experiment/isSimulation", "Int8", "1"),
+    ("/tracer/name", "String", "A"), ("/tracer/batch", "String", "A"), ("/tracer/vendor", "String", "A"),
+    ("/tracer/volume", "Float64", "A"), ("/tracer/concentration", "Float64", "A"), ("/tracer/solute", "String", "A"),
+    ("/scanner/facility", "String", "1"), ("/scanner/operator", "String", "1"),
+    ("/scanner/manufacturer", "String", "1"), ("/scanner/topology", "String", "1"), ("/scanner/name", "String", "1"),
+    ("/acquisition/startTime", "String", "1"), ("/acquisition/framePeriod", "Float64", "1"),
+    ("/acquisition/numPatches", "Int64", "1"), ("/acquisition/numFrames", "Int64", "1"),
+    ("/acquisition/numAverages", "Int64", "1"), ("/acquisition/numPeriodsPerFrame", "Int64", "1"),
+    ("/acquisition/drivefield/numChannels", "Int64", "1"), ("/acquisition/drivefield/strength", "Float64", "JxDxF"),
+    ("/acquisition/drivefield/phase", "Float64", "JxDxF"), ("/acquisition/drivefield/baseFrequency", "Float64", "1"),
+    ("/acquisition/drivefield/divider", "Integer", "DxF"), ("/acquisition/drivefield/waveform", "String", "DxF"),
+    ("/acquisition/drivefield/period", "Float64", "1"), ("/acquisition/drivefield/cycle", "Float64", "1"),
+    ("/acquisition/receiver/numChannels", "Int64", "1"), ("/acquisition/receiver/numAverages", "Int64", "1"),
+    ("/acquisition/receiver/bandwidth", "Float64", "1"), ("/acquisition/receiver/numSamplingPoints", "Int64", "1"),
+    ("/acquisition/receiver/unit", "String", "1"),
+    ("/reconstruction/data", "Number", "QxPxS"),
+]
+
+
+def _h5_type_ok(h5py, dtype, kind: str) -> bool:
+    if kind == "String":
+        return h5py.check_string_dtype(dtype) is not None
+    return {"Int64": dtype == np.int64, "Float64": dtype == np.float64, "Int8": dtype == np.int8,
+            "Integer": dtype.kind == "i", "Number": dtype.kind in "if"}[kind]
+
+
+def test_mdf_output_has_every_mandatory_field_of_the_specification(tmp_path):
+    """Issue 12: the simulator wrote /version as an attribute and lacked /uuid, /time, /study,
+    /experiment, /scanner and /acquisition. Checked against MDF.tex's tables, not mpistd's reader."""
+    import h5py
+
+    path = simulate_dataset(tmp_path, image_format="mdf", masses_ug=(3.1, 6.2), replicates=1, **SMALL)
+    files = sorted((path.parent / "images").glob("*.mdf"))
+    assert len(files) == 2
+    for mdf in files:
+        with h5py.File(mdf, "r") as f:
+            attrs = []
+            f.visititems(lambda name, obj: attrs.extend(f"{name}@{a}" for a in obj.attrs))
+            assert list(f.attrs) == [] and attrs == [], "MDF stores parameters as datasets, not attributes"
+            dims = {}
+            for name, kind, dim in MDF_MANDATORY:
+                assert name in f and isinstance(f.get(name, getlink=True), h5py.HardLink), name
+                ds = f[name]
+                assert isinstance(ds, h5py.Dataset), name
+                assert _h5_type_ok(h5py, ds.dtype, kind), (name, ds.dtype)
+                if dim == "1":
+                    assert ds.shape in ((), (1,)), (name, ds.shape)
+                else:
+                    letters = dim.split("x")
+                    assert len(ds.shape) == len(letters), (name, ds.shape)
+                    for letter, n in zip(letters, ds.shape):
+                        assert dims.setdefault(letter, n) == n, (name, letter, n)  # one size per symbol
+            assert f["/acquisition/drivefield/numChannels"][()] == dims["D"]
+            assert f["/version"][()].decode() == "2.1.0"
+            assert f["/experiment/isSimulation"][()] == 1
+            # the optional grid parameters as the Reconstruction Results table types them
+            nx, ny, nz = (int(v) for v in f["/reconstruction/size"][()])
+            assert dims["P"] == nx * ny * nz and (dims["Q"], dims["S"]) == (1, 1)
+            assert f["/reconstruction/fieldOfView"].shape == (3,) and f["/reconstruction/fieldOfView"].dtype == np.float64
+            assert f["/reconstruction/size"].dtype.kind == "i"
+            import uuid
+
+            for u in ("/uuid", "/study/uuid", "/experiment/uuid"):  # RFC 4122 canonical text
+                text = f[u][()].decode()
+                assert str(uuid.UUID(text)) == text
+            # tracer concentration in mol(Fe)/L: the dataset's 1 µg/µL = 1 g/L = 1/55.845 mol/L
+            doc = _load(path)
+            c = doc["calibrations"][0]["points"][0]["concentration_ug_per_uL"]
+            assert f["/tracer/concentration"][0] == pytest.approx(c / 55.845, rel=1e-6)

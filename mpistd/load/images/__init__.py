@@ -31,17 +31,10 @@ Format notes (each module's docstring and docs/decisions.md, "Images", have the 
 - ``dicom``: classic, legacy multi-frame and enhanced multi-frame images, Modality LUT
   (rescale or LUT Sequence), float pixel data, axes from ImageOrientationPatient; a slice
   series through :func:`load_slice_series`.
-- ``mdf`` (MDF v2, MagneticParticleImaging/MDF, specification/MDF.tex, section
-  "Reconstruction Results"): ``/reconstruction/data`` is Q × P × S (frames × voxels ×
-  channels; the specification lists dimensions slowest first, which is h5py's order);
-  frame 0, channel 0 is taken. ``/reconstruction/size`` is (Nx, Ny, Nz) and voxels are
-  ordered x fastest, then y, then z (``order`` default "xyz"; the specification's
-  calibration section: "ordered with respect to their x position first, second ... y
-  and last ... z"; the repository's julia/reco.jl reshapes column-major as
-  (N[1], N[2]), x first; MPIFiles.jl's saveRecoData writes a column-major
-  (channels, voxels, frames) array, which h5py sees as (frames, voxels, channels)).
-  So the voxel vector reshapes C-order to (Nz, Ny, Nx) = mpistd's (z, y, x) directly. A 2D image is one with Ny = 1: (z, x). Other ``order`` values are refused.
-  Spacing = fieldOfView (m, x, y, z) / size, in mm.
+- ``mdf`` (MDF v2.0–2.1, MagneticParticleImaging/MDF, specification/MDF.tex): one frame
+  and channel of ``/reconstruction/data`` on the grid of ``size`` or ``positions``, links,
+  external storage and virtual datasets refused before any read; see
+  :mod:`mpistd.load.images.mdf` for the layouts read and refused.
 """
 
 from __future__ import annotations

@@ -301,6 +301,61 @@ def _mpi005_fires_image(name):
                         options_toml="[limits]\nimage_mib = 0.001\n")
 
 
+
+# ------------------------------------------------------------------------------------------------ MPI018
+# An MDF v2 reconstruction written from MDF.tex's tables (MagneticParticleImaging/MDF,
+# specification/MDF.tex): "Data (group: /)" /version, /uuid, /time (Strings) and
+# "Reconstruction Results": data Number Q × P × S (frames × voxels × channels), size (Nx, Ny, Nz),
+# fieldOfView in m. The phantom lies in the x–z plane (Ny = 1), voxel p = ix + Nx·iz (x fastest),
+# 0.5 mm pixels: fieldOfView (24 × 0.5 mm, 0.5 mm, 40 × 0.5 mm).
+
+def mdf_bytes(frames: list[list[np.ndarray]]) -> bytes:
+    """``frames[q][s]``: the (z, x) image of frame q, channel s."""
+    import io
+
+    import h5py
+
+    q, s = len(frames), len(frames[0])
+    data = np.empty((q, NZ * NX, s))
+    for i, chans in enumerate(frames):
+        for j, img in enumerate(chans):
+            data[i, :, j] = np.asarray(img, dtype=np.float64).reshape(-1)  # row-major (z, x): x fastest
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f["/version"] = "2.1.0"
+        f["/uuid"] = "0b6c6b0e-5d0a-4c55-9d43-7b3f4f1f2a18"
+        f["/time"] = "2025-01-01T00:00:00.000"
+        f["/reconstruction/data"] = data
+        f["/reconstruction/size"] = np.array([NX, 1, NZ], dtype=np.int64)
+        f["/reconstruction/fieldOfView"] = np.array([NX * 0.0005, 0.0005, NZ * 0.0005])
+    return buf.getvalue()
+
+
+def _mdf_frames(good_at: tuple[int, int]) -> bytes:
+    """3 frames × 2 channels; only ``good_at`` holds the replicate's phantom, the others another sample."""
+    other = phantom(1.4 * M00, 1.4 * M00)
+    return mdf_bytes([[phantom(M00, M00) if (q, c) == good_at else other for c in range(2)] for q in range(3)])
+
+
+def _mpi018_fires(name):
+    def attach(d, files):
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.mdf", _mdf_frames((0, 0)), fmt="mdf")
+    return _with_images(name, "MPI018", True,
+                        "An MDF reconstruction of 3 frames × 2 channels and an image reference that names neither: "
+                        "frame 0, channel 0 is used (its metrics are those reported) and MPI018 warns.",
+                        attach, [("MPI018", W, f"{CAL}/points/0/replicates/0/image")])
+
+
+def _mpi018_quiet(name):
+    def attach(d, files):
+        d["schema_version"] = "1.1"
+        ref = _image(name, files, "FC-1_r1.mdf", _mdf_frames((2, 1)), fmt="mdf")
+        ref.update(frame=2, channel=1)  # the frame and channel the reported metrics came from
+        _rep(d, 0, 0)["image"] = ref
+    return _with_images(name, "MPI018", False,
+                        "The same 3 × 2 MDF file with frame 2, channel 1 named (standard 1.1): that image is read "
+                        "and its metrics are those reported.", attach, [])
+
 VECTORS = [
     _mpi013_fires("MPI013-fires"),
     _mpi013_quiet("MPI013-quiet"),
@@ -319,6 +374,8 @@ VECTORS = [
     _mpi016_fires("MPI016-fires"),
     _mpi016_quiet("MPI016-quiet"),
     _mpi005_fires_image("MPI005-fires-image"),
+    _mpi018_fires("MPI018-fires"),
+    _mpi018_quiet("MPI018-quiet"),
     _mpi017_fires("MPI017-fires"),
     _mpi017_quiet("MPI017-quiet"),
     _mpi017_fires_unusable("MPI017-fires-unusable"),
