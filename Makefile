@@ -44,9 +44,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-vectors:
-	$(PYTHON) reference_data/conformance/make_vectors.py
-	$(PYTHON) reference_data/conformance/repository_vectors.py
+vectors: $(STAMP)
+	$(BIN)/python reference_data/conformance/make_vectors.py
+	$(BIN)/python reference_data/conformance/repository_vectors.py
 
 docs: $(STAMP)
 	$(BIN)/mpistd docs
