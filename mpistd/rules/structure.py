@@ -25,7 +25,7 @@ rule(
     rationale="The JSON Schema of the standard is the contract that lets others read the dataset: "
               "required fields, units fixed by field name, enumerations and conditional requirements.",
     remedy="Change the value at the pointer as the message says; see the field's description in docs/standard.md.",
-    sources=("schemas/1.0", "JSON Schema draft 2020-12"),
+    sources=("schemas/1.0, schemas/1.1", "JSON Schema draft 2020-12"),
 )(None)
 
 rule(
@@ -33,7 +33,7 @@ rule(
     title="unknown schema_version",
     rationale="A document is read against the version of the standard it names; an unknown version "
               "cannot be checked, so nothing else is reported.",
-    remedy='Write "schema_version": "1.0" (as a string), or upgrade mpistd if the document uses a newer version.',
+    remedy='Write "schema_version": "1.1" (or "1.0" for a document written for 1.0), as a string, or upgrade mpistd if the document uses a newer version.',
     sources=("STANDARD.md, Top level",),
 )(None)
 
