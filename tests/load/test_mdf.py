@@ -418,3 +418,39 @@ def test_variable_length_strings_behind_a_user_block_are_read(tmp_path):
         f["/reconstruction/data"] = np.arange(12.0).reshape(1, 12, 1)
         f["/reconstruction/size"] = np.array([4, 1, 3])
     np.testing.assert_array_equal(load_image(tmp_path, "a.mdf", "mdf").array, np.arange(12.0).reshape(3, 4))
+
+
+# ------------------------------------------------------------------ /tracer against the dataset, end to end
+
+
+def _dataset_with_mdf_image(tmp_path, tracer_conc_mol_per_L):
+    """The clean conformance dataset with one replicate imaged by an MDF file (written above from
+    MDF.tex's fields) whose /tracer names the dataset's tracer, at the given concentration."""
+    import h5py
+
+    from mpistd.config import Options
+    from mpistd.pipeline import validate_file
+
+    doc = json.loads(CLEAN.read_text(encoding="utf-8"))
+    doc["schema_version"] = "1.1"
+    cal = doc["calibrations"][0]
+    tracer = next(t for t in doc["tracers"] if t["id"] == cal["tracer"])
+    point = cal["points"][0]
+    point["concentration_ug_per_uL"] = 0.5
+    s = h5py.string_dtype()
+    write_mdf(tmp_path / "img.mdf", size=(6, 1, 4), tracer={
+        "name": np.array([tracer["name"]], dtype=s), "solute": np.array(["Fe"], dtype=s),
+        "concentration": np.array([tracer_conc_mol_per_L])})
+    point["replicates"][0]["image"] = {"path": "img.mdf", "format": "mdf"}
+    path = tmp_path / "d.mpical.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return [f for f in validate_file(path, Options()).findings if f.rule == "MPI017"]
+
+
+def test_mpi017_fires_end_to_end_on_an_mdf_tracer_concentration(tmp_path):
+    """0.5 µg Fe/µL = 0.5 mg Fe/mL = 0.5/55.845 mol/L = 8.953 mmol/L (Fe: 55.845 g/mol). The file
+    says twice that: MPI017 with both values; the file's own value passes."""
+    hits = _dataset_with_mdf_image(tmp_path, 2 * 0.5 / 55.845)
+    assert len(hits) == 1, hits
+    assert "mol/L of Fe" in hits[0].message and "0.5 µg/µL" in hits[0].message
+    assert _dataset_with_mdf_image(tmp_path, 0.5 / 55.845) == []
