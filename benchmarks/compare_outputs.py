@@ -1,12 +1,13 @@
 """Results unchanged: byte-for-byte comparison of `mpistd validate --format json --reproducible`
-between this checkout and a base commit (default: 423df08, the merge base of the speed work).
+between this checkout and a base commit (default: 1b0ea92, the merge base of the second speed
+pass; the first pass used 423df08).
 
 The base commit's `mpistd/` is extracted with `git archive` into a temporary folder (no worktree
 is touched) and both versions validate the same inputs with the same interpreter: the generated
 benchmark tree (benchmarks/_tree.py) and, with --reference, the conformance vectors and the
 corpus. Exits 1 and names the first differing line when the outputs differ.
 
-    python benchmarks/compare_outputs.py [--base 423df08] [--n 200] [--reference]
+    python benchmarks/compare_outputs.py [--base 1b0ea92] [--n 200] [--reference]
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def first_difference(a: bytes, b: bytes) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--base", default="423df08")
+    ap.add_argument("--base", default="1b0ea92")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--reference", action="store_true",
                     help="also compare over reference_data/conformance and reference_data/corpus")

@@ -222,8 +222,9 @@ def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool)
     n = jobs or os.cpu_count() or 1
     work = partial(_validate_one, keep_quantities=keep_quantities)
     show_progress = sys.stderr.isatty() and len(selected) > 5
+    kept = _Kept() if len(selected) >= _Kept.FROM else (lambda result: result)
     if n <= 1 or len(selected) < 4:
-        iterator = map(work, selected)
+        iterator = map(kept, map(work, selected))
         return _with_progress(iterator, len(selected), show_progress)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -238,7 +239,8 @@ def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool)
     out: list[Any] = []
     with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
         try:
-            out = _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress, out)
+            out = _with_progress(map(kept, pool.map(work, selected, chunksize=chunk)), len(selected), show_progress,
+                                 out)
         except BrokenProcessPool as exc:
             # a worker died (killed, out of memory): what it and the pool had not finished is
             # reported as internal errors; everything that did finish is kept
@@ -246,6 +248,25 @@ def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool)
 
             out += [internal_error_result(j.display, exc) for j in selected[len(out):]]
     return out
+
+
+class _Kept:
+    """What the parent keeps of each result until the report is written: the repository block
+    with its equal pieces shared across the run (mpistd.plain.SharedPlain), so that memory
+    grows by little more than each dataset's own numbers. Only for runs of FROM datasets or
+    more (sharing costs about 0.2 ms a dataset; a small run's memory is the modules')."""
+
+    FROM = 256
+
+    def __init__(self) -> None:
+        from mpistd.plain import SharedPlain
+
+        self.shared = SharedPlain()
+
+    def __call__(self, result: Any) -> Any:
+        if result.repository is not None:
+            result.repository = self.shared.share(result.repository)
+        return result
 
 
 def _warm_up() -> None:

@@ -224,6 +224,16 @@ def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
     out: dict[str, Any] = {"line": None, "column": None, "rules": {}}
     line, column = where if where is not None else (None, None)
     for rule_id in rules:
+        known = probe.disposition_anywhere(rule_id)  # the same answer as emit, without a Finding
+        if known is not None:
+            severity, silenced = known
+            out["rules"][rule_id] = ({"severity": severity} if silenced is None else
+                                     {"severity": severity, "suppressed": {"source": silenced[0],
+                                                                           "reason": silenced[1]}})
+            if line is None and probe.doc is not None:
+                line, column = probe.doc.locate(pointer)
+            out["line"], out["column"] = line, column
+            continue
         n_f, n_s = len(probe.findings), len(probe.suppressed)
         probe.emit(rule_id, pointer, "", line=line, column=column)
         if len(probe.findings) > n_f:

@@ -47,6 +47,24 @@ class Emitter:
         # a document that never mentions the key has no inline suppressions: skip the walk
         has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
         self._inline = _inline_suppressions(doc.data) if doc is not None and has_inline else {}
+        self._anywhere: dict[str, tuple[str, tuple[str, str] | None]] = {}
+
+    def disposition_anywhere(self, rule_id: str) -> tuple[str, tuple[str, str] | None] | None:
+        """What :meth:`emit` would make of a finding of ``rule_id`` (at its default severity)
+        wherever in this document it were raised: (severity value, (source, reason) when it
+        would be suppressed by the options, else None). None when the answer depends on the
+        pointer (the document has inline suppressions, or the options a baseline): then emit."""
+        if self._inline or self.options.baseline:
+            return None
+        known = self._anywhere.get(rule_id)
+        if known is None:
+            from mpistd.rules.registry import get_rule
+
+            default = get_rule(rule_id).severity
+            level, source, reason = self.options.resolve(rule_id, default, self.dataset_path)
+            known = self._anywhere[rule_id] = ((level or default).value,
+                                               (source, reason) if level is None else None)
+        return known
 
     def emit(self, rule_id: str, pointer: str, message: str, severity: Severity | None = None,
              line: int | None = None, column: int | None = None, metric: str | None = None) -> None:

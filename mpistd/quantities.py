@@ -288,7 +288,7 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
             reps = pt.replicates
             for metric in _POINT_METRICS:  # as _metric_values, inlined: 4 metrics of every point
                 vals = [getattr(r, metric, None) for r in reps]
-                if not any(v is None for v in vals):
+                if None not in vals:  # validated floats or None
                     pq.replicate_values[metric] = [float(v) for v in vals]
             points.append(pq)
         if m_particle:
