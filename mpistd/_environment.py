@@ -94,6 +94,46 @@ def import_weasyprint() -> ModuleType:
     return weasyprint
 
 
+# the names WeasyPrint's text/ffi.py tries for each library it cannot do without
+_PDF_LIBRARIES = (
+    ("libgobject-2.0.so.0", "libgobject-2.0.0.dylib", "libgobject-2.0-0.dll"),
+    ("libpango-1.0.so.0", "libpango-1.0.dylib", "libpango-1.0-0.dll"),
+    ("libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll"),
+    ("libfontconfig.so.1", "libfontconfig.1.dylib", "libfontconfig-1.dll"),
+    ("libpangoft2-1.0.so.0", "libpangoft2-1.0.dylib", "libpangoft2-1.0-0.dll"),
+)
+
+
+def check_weasyprint() -> None:
+    """Refuse as :func:`import_weasyprint` would (missing extra: MissingExtra; missing Pango:
+    MissingSystemLibrary), cheaply when all is well: the package is found without importing
+    it and the system libraries it dlopens are loaded by name. When a library is not found
+    under these names (an unusual platform), WeasyPrint is imported: its verdict is final."""
+    import ctypes
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("weasyprint")
+    except ValueError:  # sys.modules["weasyprint"] is None: as good as not installed
+        spec = None
+    except OSError as exc:
+        if is_missing_pdf_library(exc):
+            raise MissingSystemLibrary(pdf_library_message(_first_sentence(str(exc)))) from None
+        raise
+    if spec is None:
+        raise missing_extra(ModuleNotFoundError("No module named 'weasyprint'", name="weasyprint")) from None
+    for names in _PDF_LIBRARIES:
+        for name in names:
+            try:
+                ctypes.CDLL(name)
+                break
+            except OSError:
+                continue
+        else:
+            import_weasyprint()
+            return
+
+
 def _first_sentence(text: str) -> str:
     head = text.strip().splitlines()[0] if text.strip() else ""
     return head.split(".  ")[0].rstrip(".")

@@ -581,11 +581,13 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             raise click.BadParameter(str(exc), param_hint="--output") from None
         if to_stdout and resolved != "html":
             raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
-        _require("jinja2", "markupsafe", "matplotlib", *(("weasyprint",) if resolved == "pdf" else ()))
+        _require("jinja2", "markupsafe", "matplotlib")
         if resolved == "pdf":
-            from mpistd._environment import import_weasyprint
+            from mpistd._environment import check_weasyprint
+            from mpistd.render.pdf import start_helper
 
-            import_weasyprint()  # Pango missing: exit 2 naming the system packages, before any work
+            check_weasyprint()  # missing extra or Pango: exit 2 naming the fix, before any work
+            start_helper()  # imports WeasyPrint in a forked helper while this process validates
         if not to_stdout:
             from mpistd._atomic import check_target
 
@@ -610,7 +612,15 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         _report_internal_errors(report, debug)
         return int(report.exit_code)
 
-    sys.exit(_guard(debug, body))
+    def guarded() -> int:
+        try:
+            return body()
+        finally:
+            from mpistd.render.pdf import stop_helper
+
+            stop_helper()
+
+    sys.exit(_guard(debug, guarded))
 
 
 # ------------------------------------------------------------------------------------- simulate

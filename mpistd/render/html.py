@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from mpistd.findings import DatasetResult, Finding, Report, Severity
-from mpistd.rules._format import display, distance_unit, metric_name, num, pct, qty
+from mpistd.rules._format import NBSP, display, distance_unit, metric_name, num, pct, qty
 
 METRIC_NAMES = {m: display(m) for m in ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2",
                                          "roi_volume_mm3", "fwhm_mm")}
@@ -372,16 +372,31 @@ def _statistic(value: Any, what: str) -> dict[str, str]:
                       f"{fmt(value.var_high)} (highest)"}
 
 
-def _limit_rows(sf: Any) -> list[dict[str, str]]:
+_LIMIT_METHODS = {"din32645": "DIN 32645", "massart": "Massart 1997", "ich_q2": "ICH Q2(R2)"}
+
+
+def _limit_rows(sf: Any, x_unit: str = "") -> list[dict[str, str]]:
+    """One row per method of ``sf.limits`` (DIN 32645, Massart 1997, ICH Q2(R2)); a skipped
+    method is named by its display name with the reason; DIN 32645's quantifiable range (two
+    roots of the x_BG equation, g >= 1) and each method's notes go in the last column."""
     rows = []
     for key, value in sf.limits.items():
         if hasattr(value, "detection_limit"):
-            rows.append({"method": value.method, "decision": fmt(value.decision_limit),
+            notes = []
+            span = getattr(value, "quantification_range", None)
+            if span is not None:
+                notes.append(f"quantifiable range {fmt(span[0])} to {fmt(span[1])}"
+                             + (f"{NBSP}{x_unit}" if x_unit else "")
+                             + (f" (two roots of the x_BG equation, g = {fmt(value.g, 3)})"
+                                if value.g is not None else " (two roots of the x_BG equation)"))
+            notes.extend(getattr(value, "notes", ()) or ())
+            rows.append({"method": _LIMIT_METHODS.get(key, value.method), "decision": fmt(value.decision_limit),
                          "detection": fmt(value.detection_limit), "quantification": fmt(value.quantification_limit),
-                         "note": ""})
+                         "range": (f"{fmt(span[0])} to {fmt(span[1])}" if span is not None else ""),
+                         "note": "; ".join(notes)})
         else:
-            rows.append({"method": {"din32645": "DIN 32645", "ich_q2": "ICH Q2(R2)"}.get(key, key), "decision": "—",
-                         "detection": "—", "quantification": "—",
+            rows.append({"method": _LIMIT_METHODS.get(key, key), "decision": "—",
+                         "detection": "—", "quantification": "—", "range": "",
                          "note": f"skipped: {getattr(value, 'reason', value)}"})
     return rows
 
@@ -437,7 +452,7 @@ def _fit_view(cq: Any, sf: Any, cal: Any, findings: list[Finding], figures: _Fig
         _statistic(sf.mandel, "Mandel (quadratic vs linear)"),
         _statistic(sf.homoscedasticity, "end-level variances (F-test)"),
     ]
-    view["limits"] = _limit_rows(sf)
+    view["limits"] = _limit_rows(sf, x_unit)
     view["y_unit"] = _signal_unit(sf.metric, dimensionality)
     view["back"] = [{"x": fmt(b.x_level), "y": fmt(b.y_mean), "xhat": fmt(b.x_hat),
                      "error": _pct(100.0 * b.relative_error if b.relative_error is not None else None),
@@ -508,8 +523,18 @@ def _eq1_view(cq: Any, figures: _Figures, dimensionality: str | None, estimator:
                  "reference": i == result.reference_index}
                 for i, (p, d, m, t, dev) in enumerate(zip(cq.points, distances, means, result.theory,
                                                           result.deviation_percent))]
+        split = None
+        sp = (getattr(cq, "eq1_split", None) or {}).get(metric)
+        if sp is not None and hasattr(sp, "spacing_percent") and len(sp.spacing_percent) == len(rows):
+            for r, off, spc in zip(rows, sp.offset_percent, sp.spacing_percent):
+                r["offset_part"] = fmt(off, 3)
+                r["spacing_part"] = fmt(spc, 3)
+            source = ("the measured blank" if sp.offset_source == "blank"
+                      else "the intercept of the paired fixed-concentration series")
+            split = {"offset": fmt(sp.offset), "source": source,
+                     "unit": _signal_unit(metric, dimensionality)}
         panels.append({
-            "metric": METRIC_NAMES.get(metric, metric), "rows": rows,
+            "metric": METRIC_NAMES.get(metric, metric), "rows": rows, "split": split,
             "svg": plots.eq1_plot(distances, means, result.reference_index, fig_id=figures.next_id(),
                                   y_label=_signal_label(metric, dimensionality), unit=d_unit),
         })
@@ -767,6 +792,37 @@ def _paired_details(f: Finding, quantities: Any) -> dict[str, Any] | None:
     return {"lead": lead, "rows": rows, "metric": metric_name(metric), "fc": fc.id, "fv": cq.id}
 
 
+_VARIANCE = {"fixed": "residual SD of the line", "pooled": "residual SD pooled with the sample's replicates",
+             "reported": "the reported variance", "mean_response": "the mean response's variance"}
+
+
+def _interval(low: float | None, high: float | None, unit: str) -> str:
+    """``low to high unit`` by the shared number policy."""
+    return f"{fmt(low)} to {fmt(high)}{NBSP}{unit}" if unit else f"{fmt(low)} to {fmt(high)}"
+
+
+def fieller_text(f: Any, unit: str) -> str:
+    """A Fieller interval in words: bounded as ``low to high unit``; unbounded said as such
+    (the slope is not significantly different from zero at this level: g ≥ 1)."""
+    if f is None:
+        return "—"
+    if f.kind == "interval":
+        return _interval(f.low, f.high, unit)
+    g = f"g = {fmt(f.g, 3)} ≥ 1"
+    if f.kind == "two_half_lines":
+        return (f"unbounded: x ≤ {fmt(f.low)} or x ≥ {fmt(f.high)}{NBSP}{unit} "
+                f"(two half-lines; {g}: the slope is not well determined)")
+    return f"unbounded: every x (the whole real line; {g}: the slope is not well determined)"
+
+
+def _simultaneous_view(s: Any, unit: str) -> dict[str, str] | None:
+    if s is None:
+        return None
+    return {"method": {"bonferroni": "Bonferroni", "scheffe": "Scheffé"}.get(s.method.lower(), display(s.method)),
+            "k": str(s.k), "level": f"{100 * (1 - s.alpha):g} %", "critical": fmt(s.critical_value, 4),
+            "wald": _interval(s.ci_low, s.ci_high, unit), "fieller": fieller_text(s.fieller, unit)}
+
+
 def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -> list[dict[str, Any]]:
     rows = []
     for qq in quantities.quantifications:
@@ -793,10 +849,16 @@ def _quantification_rows(quantities: Any, model: Any, findings: list[Finding]) -
         estimate = None
         if p is not None and hasattr(p, "estimate"):
             estimate = p.estimate
-            row.update({"estimate": fmt(p.estimate), "ci": f"{fmt(p.ci_low)} to {fmt(p.ci_high)} {x_unit}",
+            row.update({"estimate": fmt(p.estimate), "ci": _interval(p.ci_low, p.ci_high, x_unit),
+                        "fieller": fieller_text(p.fieller, x_unit),
+                        "fieller_bounded": p.fieller is None or p.fieller.kind == "interval",
+                        "simultaneous": _simultaneous_view(p.simultaneous, x_unit),
+                        "variance": _VARIANCE.get(p.variance, display(p.variance)), "df": str(p.df),
+                        "critical": fmt(p.critical_value, 4),
                         "level": f"{100 * (1 - p.alpha):g} %", "se": qty(p.se, x_unit, 3), "note": ""})
         else:
-            row.update({"estimate": "—", "ci": "—", "level": "", "se": "—",
+            row.update({"estimate": "—", "ci": "—", "fieller": "—", "fieller_bounded": True, "simultaneous": None,
+                        "variance": "", "df": "", "critical": "", "level": "", "se": "—",
                         "note": getattr(p, "reason", None) or "no usable calibration line"})
         biological = q.environment.kind in ("cells", "tissue", "in_vivo")
         rules_here = {f.rule for f in own} | {f.rule for f in of_cal}

@@ -52,6 +52,115 @@ def make_url_fetcher(allowed_data_urls: Iterable[str] = ()) -> Any:
     return RefusingURLFetcher()
 
 
+# ------------------------------------------------------------------------- the PDF helper process
+#
+# Importing WeasyPrint costs ~0.4 s on a 2-core machine (cffi parses Pango's C declarations,
+# the CSS machinery loads), a third of what the layout itself costs for a 7-page report. The
+# CLI, which knows from the start that it will write a PDF, forks a helper before it
+# validates: the helper imports WeasyPrint and loads the fonts while the parent validates and
+# draws the figures, then lays out the page the parent sends it. The helper only ever helps:
+# if it cannot import WeasyPrint, dies, or fails on a page, the parent renders in-process,
+# where every error (a missing Pango, a missing extra) is raised and reported as without it.
+# It fetches nothing either (the same refusing fetcher, built in the helper). Only where
+# ``fork`` exists (Linux; not macOS' default spawn, not Windows); MPISTD_NO_PDF_HELPER=1 turns
+# it off.
+
+_HELPER: Any = None  # (process, connection) while a helper runs
+#: every URL the helper's fetcher was asked for (the audit ``requested`` gives in-process)
+helper_requested: list[str] = []
+
+
+def start_helper() -> bool:
+    """Fork the PDF helper (see above); True when one runs. Call :func:`stop_helper` after."""
+    global _HELPER
+    import multiprocessing
+    import os
+
+    if _HELPER is not None:
+        return True
+    if os.environ.get("MPISTD_NO_PDF_HELPER") or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(there,), name="mpistd-pdf", daemon=True)
+    try:
+        process.start()
+    except OSError:  # no process to spare: render in-process
+        here.close()
+        return False
+    finally:
+        there.close()
+    _HELPER = (process, here)
+    return True
+
+
+def stop_helper() -> None:
+    """End the helper (idempotent)."""
+    global _HELPER
+    if _HELPER is None:
+        return
+    process, conn = _HELPER
+    _HELPER = None
+    try:
+        conn.send(None)
+    except (OSError, ValueError):
+        pass
+    conn.close()
+    process.join(timeout=5)
+    if process.is_alive():  # pragma: no cover - a helper stuck in a layout
+        process.kill()
+        process.join()
+
+
+def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
+    try:
+        from mpistd._environment import import_weasyprint
+
+        import_weasyprint()
+        # fonts: fontconfig's cache and Pango's font map, loaded once by a one-line page
+        render_pdf("<p>mpistd</p>", reproducible=True)
+    except BaseException:  # the parent renders in-process and reports the error itself
+        conn.close()
+        return
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            conn.close()
+            return
+        html, urls, reproducible = job
+        try:
+            fetcher = make_url_fetcher(urls)
+            pdf = render_pdf(html, url_fetcher=fetcher, reproducible=reproducible)
+            conn.send(("pdf", pdf, list(getattr(fetcher, "requested", ()))))
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent's own rendering
+            try:
+                conn.send(("failed", type(exc).__name__))
+            except (OSError, ValueError):
+                return
+
+
+def _by_helper(html: str, urls: Iterable[str], reproducible: bool) -> bytes | None:
+    """The PDF laid out by the helper, or None (no helper, or it failed: render in-process)."""
+    global _HELPER
+    if _HELPER is None:
+        return None
+    process, conn = _HELPER
+    try:
+        conn.send((html, list(urls), reproducible))
+        answer = conn.recv()
+    except (EOFError, OSError, ValueError):
+        stop_helper()
+        return None
+    if answer[0] != "pdf":
+        stop_helper()
+        return None
+    helper_requested.extend(answer[2])
+    return answer[1]
+
+
 def render_pdf(html: str, *, url_fetcher: Any = None, allowed_data_urls: Iterable[str] = (),
                reproducible: bool = False) -> bytes:
     """PDF bytes of a report page (A4, page numbers from the stylesheet).
@@ -60,7 +169,14 @@ def render_pdf(html: str, *, url_fetcher: Any = None, allowed_data_urls: Iterabl
     timestamp fontTools writes into each embedded font subset; it honours
     SOURCE_DATE_EPOCH, which is set to 0 for the duration of the call unless the caller
     already set it.
+
+    Laid out by the CLI's helper process when one runs (and no fetcher is given), else here.
     """
+    if url_fetcher is None and _HELPER is not None:
+        allowed_data_urls = list(allowed_data_urls)
+        done = _by_helper(html, allowed_data_urls, reproducible)
+        if done is not None:
+            return done
     import logging
     import os
 

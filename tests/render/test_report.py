@@ -447,13 +447,22 @@ def test_rendering_is_offline_and_fetches_nothing(tmp_path: Path, monkeypatch: p
     path = _write(tmp_path, "hostile.mpical.json", hostile_document())
     html = report(path)
     assert "http://example.com" in html  # as escaped text
-    out = tmp_path / "hostile"  # no suffix: the format comes from --format
-    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(out), "--format", "pdf"])
-    assert result.exit_code in (0, 1), result.output
-    assert out.read_bytes()[:5] == b"%PDF-"
-    assert requested, "the PDF's figures are data: URLs the report made"
-    assert all(u.startswith("data:image/svg+xml;base64,") for u in requested), requested
-    assert HOSTILE_TITLE in _pdf_text(out)  # the text, shown literally
+    # the CLI lays the PDF out in its forked helper (which inherits these patches: a network
+    # attempt there fails the helper, and the in-process fallback fails the test) and, with
+    # MPISTD_NO_PDF_HELPER=1, in-process; each path reports the URLs its fetcher was asked for
+    monkeypatch.setattr(pdf_module, "helper_requested", [])
+    for helper in (True, False):
+        if not helper:
+            monkeypatch.setenv("MPISTD_NO_PDF_HELPER", "1")
+        out = tmp_path / f"hostile-{helper}"  # no suffix: the format comes from --format
+        result = CliRunner().invoke(cli, ["report", str(path), "-o", str(out), "--format", "pdf"])
+        assert result.exit_code in (0, 1), result.output
+        assert out.read_bytes()[:5] == b"%PDF-"
+        asked = pdf_module.helper_requested if helper else requested
+        assert asked, "the PDF's figures are data: URLs the report made"
+        assert all(u.startswith("data:image/svg+xml;base64,") for u in asked), asked
+        assert HOSTILE_TITLE in _pdf_text(out)  # the text, shown literally
+    assert pdf_module._HELPER is None  # the CLI ended its helper
 
 
 def test_url_fetcher_refuses_everything_but_the_reports_own_data_urls(monkeypatch: pytest.MonkeyPatch) -> None:
