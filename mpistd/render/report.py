@@ -22,7 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeAlias, Union
 
 from mpistd.findings import DatasetResult, Report
 
@@ -403,7 +403,12 @@ def _sources(target: Any, reproducible: bool, kwargs: dict[str, Any]) -> tuple[R
     return rep, sources_from_jobs(rep, jobs)
 
 
-def report(path_or_report: Any, output: str | os.PathLike | None = None, *, format: str | None = None,
+#: what :func:`report` takes: a dataset file or folder, several, an in-memory document, or a validation result
+ReportInput: TypeAlias = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]], Mapping[str, Any], Report,
+                               DatasetResult]
+
+
+def report(path_or_report: ReportInput, output: str | os.PathLike[str] | None = None, *, format: str | None = None,
            reproducible: bool = False, image_renders: str = "first", **validate_kwargs: Any) -> str | bytes | Path:
     """Validate and render the standardized calibration report.
 
