@@ -106,12 +106,12 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     return (i, n)
 
 
-def _parse_outputs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
+def _parse_outputs(values: tuple[str, ...], formats: tuple[str, ...] = OUTPUT_FORMATS) -> list[tuple[str, Path]]:
     out = []
     for v in values:
         fmt, sep, path = v.partition(":")
-        if not sep or fmt not in OUTPUT_FORMATS or not path:
-            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(OUTPUT_FORMATS)}",
+        if not sep or fmt not in formats or not path:
+            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(formats)}",
                                      param_hint="--output")
         out.append((fmt, Path(path)))
     return out
@@ -800,13 +800,7 @@ def merge_command(results: tuple[Path, ...], outputs: tuple[str, ...], fmt: str,
     (byte for byte with --reproducible on both). The report site re-reads the datasets from the
     paths recorded in the results (run it from the same folder, on the same checkout).
     """
-    targets = []
-    for v in outputs:
-        f, sep, path = v.partition(":")
-        if not sep or f not in MERGE_FORMATS or not path:
-            raise click.BadParameter(f"{v!r}: use FORMAT:PATH with FORMAT one of {', '.join(MERGE_FORMATS)}",
-                                     param_hint="--output")
-        targets.append((f, Path(path)))
+    targets = _parse_outputs(outputs, MERGE_FORMATS)
 
     def body() -> int:
         from mpistd._atomic import write_atomic
