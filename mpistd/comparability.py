@@ -123,99 +123,13 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
 
 
 def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple[int, int]]:
-    """1-based (line, column) of ``/calibrations/i`` and ``/calibrations/i/fits/j`` in a JSON
-    document, as ``Document.locate`` gives them (an array element: its first character), found
-    by walking only the path to them (the C scanner skips everything else). A conformant dataset
-    never needs the full position map; building it for these few pointers would double the
-    cost of validating it. Anything unexpected (YAML, an in-memory mapping, odd text): {} and
-    the emitter locates as usual."""
-    if doc is None or getattr(doc, "kind", None) != "json":
+    """1-based (line, column) of ``/calibrations/i`` and ``/calibrations/i/fits/j``, as
+    ``Document.locate`` gives them, through ``Document.locate_elements`` (only the path to them is
+    walked: a conformant dataset never needs the full position map, whose cost would double that
+    of validating it). YAML or an in-memory mapping: {} and the emitter locates as usual."""
+    if doc is None or not hasattr(doc, "locate_elements"):
         return {}
-    pointers = {p for ps in wanted.values() for p in ps}
-    if not pointers:
-        return {}
-    try:
-        return _walk(doc.text, pointers)
-    except (ValueError, IndexError, KeyError):
-        return {}
-
-
-def _walk(text: str, pointers: set[str]) -> dict[str, tuple[int, int]]:
-    import json
-    import re
-
-    decoder = json.JSONDecoder()
-    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
-    space = re.compile(r"[ \t\n\r]*")
-    need_cal = {int(p.split("/")[2]) for p in pointers}
-    need_fits = {int(p.split("/")[2]) for p in pointers if "/fits/" in p}
-    found: dict[str, int] = {}
-
-    def ws(i: int) -> int:
-        return space.match(text, i).end()
-
-    def skip(i: int) -> int:
-        return decoder.raw_decode(text, i)[1]
-
-    def members(i: int, visit: Any) -> int:
-        """Walk the object at ``i``; ``visit(key, value_index)`` returns the index after the value."""
-        if text[i] != "{":
-            return skip(i)
-        i = ws(i + 1)
-        if text[i] == "}":
-            return i + 1
-        while True:
-            if text[i] != '"':
-                raise ValueError("expected a key")
-            key, i = scanstring(text, i + 1)
-            i = ws(i)
-            if text[i] != ":":
-                raise ValueError("expected ':'")
-            i = ws(visit(key, ws(i + 1)))
-            if text[i] == ",":
-                i = ws(i + 1)
-            elif text[i] == "}":
-                return i + 1
-            else:
-                raise ValueError("expected ',' or '}'")
-
-    def elements(i: int, visit: Any) -> int:
-        """Walk the array at ``i``; ``visit(k, element_index)`` returns the index after the element."""
-        if text[i] != "[":
-            return skip(i)
-        i = ws(i + 1)
-        if text[i] == "]":
-            return i + 1
-        k = 0
-        while True:
-            i = ws(visit(k, i))
-            if text[i] == ",":
-                i, k = ws(i + 1), k + 1
-            elif text[i] == "]":
-                return i + 1
-            else:
-                raise ValueError("expected ',' or ']'")
-
-    def calibration(k: int, i: int) -> int:
-        if k in need_cal:
-            found[f"/calibrations/{k}"] = i
-        if k not in need_fits:
-            return skip(i)
-
-        def fit(f: int, j: int) -> int:
-            found[f"/calibrations/{k}/fits/{f}"] = j
-            return skip(j)
-
-        return members(i, lambda key, j: elements(j, fit) if key == "fits" else skip(j))
-
-    members(ws(0), lambda key, i: elements(i, calibration) if key == "calibrations" else skip(i))
-    out = {}
-    line, last = 1, 0
-    for p, idx in sorted(found.items(), key=lambda kv: kv[1]):  # count newlines once, left to right
-        line += text.count("\n", last, idx)
-        last = idx
-        out[p] = (line, idx - (text.rfind("\n", 0, idx) + 1) + 1)
-    return {p: out[p] for p in pointers if p in out}
+    return doc.locate_elements(p for ps in wanted.values() for p in ps)
 
 
 def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,

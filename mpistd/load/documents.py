@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 DATASET_SUFFIXES = (".mpical.json", ".mpical.yaml", ".mpical.yml")
 
@@ -84,6 +84,35 @@ class Document:
                 return (1, 1)
             p = p.rsplit("/", 1)[0]
 
+    def locate_elements(self, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """1-based (line, column) of array elements (``/calibrations/0/fits/1``), as :meth:`locate`
+        gives them, without building the whole position map: only the path to each is walked and
+        the C scanner skips everything else (locating a conformant dataset's few lines this way
+        costs a fraction of the full map). Pointers that are not array elements of a JSON
+        document, or that the document lacks, are left out: :meth:`locate` answers those."""
+        wanted = {p for p in pointers if p}
+        if self.kind != "json" or not wanted:
+            return {}
+        if self._positions is not None:
+            return {p: self._positions[p] for p in wanted if p in self._positions}
+        trie: dict[str, Any] = {}
+        for pointer in wanted:
+            node = trie
+            for token in pointer_parts(pointer):
+                node = node.setdefault(token, {})
+            node[_TARGET] = pointer
+        try:
+            found = _walk_to(self.text, trie)
+        except (ValueError, IndexError):
+            return {}
+        out: dict[str, tuple[int, int]] = {}
+        line, last = 1, 0
+        for pointer, index in sorted(found.items(), key=lambda kv: kv[1]):  # count newlines once, left to right
+            line += self.text.count("\n", last, index)
+            last = index
+            out[pointer] = (line, index - (self.text.rfind("\n", 0, index) + 1) + 1)
+        return out
+
     def _position_map(self) -> dict[str, tuple[int, int]]:
         if self.kind == "yaml":
             return self._yaml_positions or {}
@@ -95,6 +124,56 @@ class Document:
             except DocumentError:  # pragma: no cover - text already parsed once
                 self._positions = {}
         return self._positions
+
+
+_TARGET = "\x00target"  # a trie key no JSON pointer token can be (tokens have no NUL: the schema and loader refuse it)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _walk_to(text: str, trie: dict[str, Any]) -> dict[str, int]:
+    """Character index of every array element the trie of pointer tokens names (see
+    Document.locate_elements); everything off the path is skipped by the C scanner."""
+    decoder = json.JSONDecoder()
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+    found: dict[str, int] = {}
+
+    def ws(i: int) -> int:
+        return _SPACE.match(text, i).end()  # type: ignore[union-attr]
+
+    def value(i: int, node: dict[str, Any] | None) -> int:
+        """Walk (or skip) the value at ``i`` for the trie ``node``; the index after it."""
+        if node is None or text[i] not in "{[":
+            return decoder.raw_decode(text, i)[1]
+        closing = "}" if text[i] == "{" else "]"
+        i = ws(i + 1)
+        if text[i] == closing:
+            return i + 1
+        k = 0
+        while True:
+            if closing == "}":
+                if text[i] != '"':
+                    raise ValueError("expected a key")
+                key, i = scanstring(text, i + 1)
+                i = ws(i)
+                if text[i] != ":":
+                    raise ValueError("expected ':'")
+                i = ws(i + 1)
+                i = ws(value(i, node.get(key)))
+            else:
+                child = node.get(str(k))
+                if child is not None and _TARGET in child:
+                    found[child[_TARGET]] = i
+                i = ws(value(i, child))
+                k += 1
+            if text[i] == ",":
+                i = ws(i + 1)
+            elif text[i] == closing:
+                return i + 1
+            else:
+                raise ValueError(f"expected ',' or '{closing}'")
+
+    value(ws(0), trie)
+    return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -102,6 +102,11 @@ def _relative(reported: float, recomputed: float) -> float:
     return abs(reported - recomputed) / abs(recomputed)
 
 
+def _apart(rel: float, spec: str) -> str:
+    """A relative difference as a percentage for a message ("∞" when the reference is 0)."""
+    return "∞" if rel == float("inf") else f"{rel * 100:{spec}} %"
+
+
 @rule(
     "MPI013", severity="error", family=FAMILY, pointer="the replicate's metric value",
     title="reported metric differs from the one recomputed from its image",
@@ -134,7 +139,7 @@ def metrics_match_images(ctx: RuleContext) -> Iterator[Hit]:
             rel = _relative(float(reported), float(recomputed))
             if rel > tol:
                 unit = _UNITS.get(field, "")
-                diff = "∞" if rel == float("inf") else f"{rel * 100:.2f} %"
+                diff = _apart(rel, ".2f")
                 yield Hit(f"{pointer}/{field}",
                           f"reported {metric_name(field)} {num(float(reported), 6)}{unit} differs from "
                           f"{num(float(recomputed), 6)}{unit} recomputed from image '{_name(holder.image)}' by {diff} "
@@ -314,7 +319,7 @@ def file_metadata_matches(ctx: RuleContext) -> Iterator[Hit]:
         expected = reported * FE_MMOL_PER_L_PER_MG_PER_ML / 1000.0  # µg/µL = mg/mL -> mol/L
         rel = _relative(entry.concentration_mol_per_L, expected)
         if rel > ctol:
-            diff = "∞" if rel == float("inf") else f"{rel * 100:.3g} %"
+            diff = _apart(rel, ".3g")
             yield Hit(f"{pointer}/image",
                       f"image '{path}': its /tracer entry '{entry.name}' gives {file_text}; the point reports "
                       f"{num(reported, 6)} µg/µL of iron = {num(expected, 6)} mol/L of Fe (1 mg Fe/mL = "

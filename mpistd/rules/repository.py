@@ -22,7 +22,7 @@ from mpistd.rules._format import num
 from mpistd.rules.registry import rule
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mpistd.repository import Analysis, Unit
+    from mpistd.repository import Analysis, Group, Unit
 
 FAMILY = "repository"
 PAPER = "Ureña Horno et al. 2025"
@@ -43,6 +43,14 @@ CHECKS: dict[str, Callable[["Analysis"], Iterator[RepositoryHit]]] = {}
 
 def _register(rule_id: str, func: Callable[["Analysis"], Iterator[RepositoryHit]]) -> None:
     CHECKS[rule_id] = func
+
+
+def _units(analysis: "Analysis", status: str) -> Iterator[tuple["Group", "Unit"]]:
+    """Every (group, unit) of the analysis whose status is ``status``."""
+    for group in analysis.groups:
+        for unit in group.units:
+            if unit.status == status:
+                yield group, unit
 
 
 def _hits(unit: "Unit", message: str) -> Iterator[RepositoryHit]:
@@ -71,17 +79,16 @@ rule(
 
 
 def _outliers(analysis: "Analysis") -> Iterator[RepositoryHit]:
-    for group in analysis.groups:
-        for unit in group.units:
-            loo = unit.loo
-            if unit.status != "outlier" or loo is None:
-                continue
-            factor = math.exp(loo.deviation)
-            message = (f"{group.metric} sensitivity {num(unit.sensitivity)} {group.unit_label} is "
-                       f"{num(factor)}× the median {num(math.exp(loo.median))} of the {group.judged_datasets - 1} "
-                       f"other datasets of group {group.label}: |ln s − median| = {num(abs(loo.deviation))} > "
-                       f"{CUT_K} × {MAD_SCALE} × MAD {num(loo.mad)} = {num(loo.limit)}")
-            yield from _hits(unit, message)
+    for group, unit in _units(analysis, "outlier"):
+        loo = unit.loo
+        if loo is None:
+            continue
+        factor = math.exp(loo.deviation)
+        message = (f"{group.metric} sensitivity {num(unit.sensitivity)} {group.unit_label} is "
+                   f"{num(factor)}× the median {num(math.exp(loo.median))} of the {group.judged_datasets - 1} "
+                   f"other datasets of group {group.label}: |ln s − median| = {num(abs(loo.deviation))} > "
+                   f"{CUT_K} × {MAD_SCALE} × MAD {num(loo.mad)} = {num(loo.limit)}")
+        yield from _hits(unit, message)
 
 
 _register("MPI060", _outliers)
@@ -101,15 +108,14 @@ rule(
 
 
 def _mad_zero(analysis: "Analysis") -> Iterator[RepositoryHit]:
-    for group in analysis.groups:
-        for unit in group.units:
-            loo = unit.loo
-            if unit.status != "not judged: MAD 0" or loo is None:
-                continue
-            message = (f"{group.metric} sensitivity {num(unit.sensitivity)} {group.unit_label} differs from the "
-                       f"median {num(math.exp(loo.median))} of the {group.judged_datasets - 1} other datasets of "
-                       f"group {group.label} (ratio {num(math.exp(loo.deviation))}), whose MAD is 0: not judged")
-            yield from _hits(unit, message)
+    for group, unit in _units(analysis, "not judged: MAD 0"):
+        loo = unit.loo
+        if loo is None:
+            continue
+        message = (f"{group.metric} sensitivity {num(unit.sensitivity)} {group.unit_label} differs from the "
+                   f"median {num(math.exp(loo.median))} of the {group.judged_datasets - 1} other datasets of "
+                   f"group {group.label} (ratio {num(math.exp(loo.deviation))}), whose MAD is 0: not judged")
+        yield from _hits(unit, message)
 
 
 _register("MPI061", _mad_zero)
@@ -129,13 +135,10 @@ rule(
 
 
 def _not_positive(analysis: "Analysis") -> Iterator[RepositoryHit]:
-    for group in analysis.groups:
-        for unit in group.units:
-            if unit.status != "not judged: slope ≤ 0":
-                continue
-            message = (f"{group.metric} slope {num(unit.sensitivity)} {group.unit_label} is not positive: left out "
-                       f"of group {group.label} and not compared")
-            yield from _hits(unit, message)
+    for group, unit in _units(analysis, "not judged: slope ≤ 0"):
+        message = (f"{group.metric} slope {num(unit.sensitivity)} {group.unit_label} is not positive: left out "
+                   f"of group {group.label} and not compared")
+        yield from _hits(unit, message)
 
 
 _register("MPI062", _not_positive)
