@@ -63,9 +63,11 @@ def make_url_fetcher(allowed_data_urls: Iterable[str] = ()) -> Any:
 # where every error (a missing Pango, a missing extra) is raised and reported as without it.
 # It fetches nothing either (the same refusing fetcher, built in the helper). Only where
 # ``fork`` exists (Linux; not macOS' default spawn, not Windows); MPISTD_NO_PDF_HELPER=1 turns
-# it off.
+# it off. A helper that does not answer within HELPER_TIMEOUT (a fork that inherited a held
+# Pango/GLib lock from a process that had already drawn PDFs can hang) is given up on.
 
 _HELPER: Any = None  # (process, connection) while a helper runs
+HELPER_TIMEOUT = 120.0  # seconds for one page: ~10× the longest real layout, it only catches a hang
 #: every URL the helper's fetcher was asked for (the audit ``requested`` gives in-process)
 helper_requested: list[str] = []
 
@@ -150,6 +152,9 @@ def _by_helper(html: str, urls: Iterable[str], reproducible: bool) -> bytes | No
     process, conn = _HELPER
     try:
         conn.send((html, list(urls), reproducible))
+        if not conn.poll(HELPER_TIMEOUT):  # a helper that hangs never hangs the run: render here
+            stop_helper()
+            return None
         answer = conn.recv()
     except (EOFError, OSError, ValueError):
         stop_helper()

@@ -300,9 +300,16 @@ def write_site(report_: Report, sources: Sequence[DatasetSource], out_dir: str |
     work = [(s, meta, fmt, image_renders) for s in sources]
     n = jobs or os.cpu_count() or 1
     if n > 1 and len(work) >= 4:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(n, len(work))) as pool:
+        # not a plain fork: a process that has drawn PDFs holds Pango/GLib objects and locks, and a
+        # forked worker that finalizes one while a lock was held at fork time hangs for ever (seen
+        # in the test suite: g_slice_free1 in the worker's garbage collection). Forkserver workers
+        # start from a clean interpreter; the jobs are pickled either way.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        with ProcessPoolExecutor(max_workers=min(n, len(work)), mp_context=context) as pool:
             for name, content in zip(names, pool.map(_render_job, work, chunksize=1)):
                 write_atomic(folder / name, content)
     else:
