@@ -394,8 +394,8 @@ def limits_din32645(
         x_bg, span = roots[0], (roots[0], roots[1])
     else:
         x_bg = roots[0]
-    values = [v for v in (x_ng, x_eg, x_bg, *(span or ())) if v is not None]
-    if not all(math.isfinite(v) for v in values):
+    values = [v for v in (x_ng, x_eg, x_bg, *(span or ()), g) if v is not None]
+    if not all(math.isfinite(v) for v in values):  # g too: Q_x near 0 makes it infinite
         return Skipped(name, "numerical overflow")
     return Limits("DIN 32645", x_ng, x_eg, x_bg, quantification_range=span, g=float(g),
                   alpha=float(alpha), beta=float(beta), k=float(k), m=int(m),
@@ -446,9 +446,10 @@ def limits_massart(
     else:
         notes = ("no finite detection limit: the lower prediction band never reaches the critical "
                  "signal (the line is too imprecise)",)
-    if not math.isfinite(x_c) or (x_d is not None and not math.isfinite(x_d)):
+    g = math.sqrt(bb / qx)
+    if not (math.isfinite(x_c) and math.isfinite(g)) or (x_d is not None and not math.isfinite(x_d)):
         return Skipped(name, "numerical overflow")
-    return Limits("Massart 1997", float(x_c), x_d, None, g=float(math.sqrt(bb / qx)),
+    return Limits("Massart 1997", float(x_c), x_d, None, g=float(g),
                   alpha=float(alpha), beta=float(beta), m=int(m), variance_basis="residual",
                   notes=notes)
 

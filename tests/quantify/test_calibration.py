@@ -438,3 +438,10 @@ def test_mandel_reproduces_the_nist_pontius_certified_quadratic_term() -> None:
     assert result.f == pytest.approx(t * t, rel=1e-8)  # (−64.95)² ≈ 4218.6
     assert result.p_value == pytest.approx(2.0 * stdtr(37, -abs(t)), rel=1e-6)
     assert result.significant(0.01)
+
+
+def test_limits_of_a_line_whose_x_levels_nearly_coincide_are_skipped_not_infinite():
+    """Found by test_property_fit_line_never_nan: x levels 0 and 2.7e-159 give Q_x ≈ 7e-318, so
+    g = k·s_x0·t/√Q_x is infinite; the limits are Skipped (never inf in the JSON output)."""
+    fit = fit_line([0.0, 0.0, 2.684503915769937e-159], [0.0, 1.0, 0.0])
+    assert isinstance(limits_din32645(fit), Skipped)
