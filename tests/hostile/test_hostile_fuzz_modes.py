@@ -38,7 +38,11 @@ def test_the_names_mode_catches_an_unsanitised_renderer(tmp_path: Path, capsys: 
     monkeypatch.setattr(text, "clean", lambda s: s if isinstance(s, str) else str(s))
     monkeypatch.setattr(text, "guard_lines", lambda s: s)
     fuzz = _fuzz()
-    code = fuzz.main(["--n", "60", "--jobs", "1", "--seed", "t", "--modes", "names",
+    # one fixed hostile name for every case, so the control does not depend on which names the
+    # seeded draws happen to make (a newline, then a workflow command); a case shows it when its
+    # dataset has findings and its output format prints names as they are (about one case in six)
+    monkeypatch.setattr(fuzz, "_hostile_name", lambda rnd: "\n::error file=x::Injected.mpical.json")
+    code = fuzz.main(["--n", "40", "--jobs", "1", "--seed", "t", "--modes", "names",
                       "--out", str(tmp_path / "crashes"), "--timeout", "60"])
     out = capsys.readouterr().out
     assert code == 1 and ("workflow-command line" in out or "raw control characters" in out), out
