@@ -17,6 +17,10 @@ parses, and one it rejects does not.
   defaults to true (the standard does not say; shipped images are usually the scanner
   software's corrected output). A rule that must know whether a value was *reported* reads
   ``obj.model_fields_set``.
+
+The validation pipeline reads a dataset *file* through :mod:`mpistd.standard.view` instead (the
+same classes, fields and methods without pydantic, for a loaded document the schema accepted);
+a field added here is added to the view's table too (``tests/core/test_view.py`` checks it).
 """
 from __future__ import annotations
 

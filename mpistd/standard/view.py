@@ -175,7 +175,7 @@ class _View:
             value = _dump(getattr(self, attr), exclude_none)
             if value is not None or not exclude_none:
                 out[attr] = value
-        out.update(self.model_extra)
+        out.update((k, x) for k, x in self.model_extra.items() if x is not None or not exclude_none)
         return out
 
     def __eq__(self, other: object) -> bool:
