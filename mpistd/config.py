@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -268,6 +267,8 @@ def _read_config(path: Path) -> tuple[dict[str, Any] | None, str, str]:
         raise ConfigError(f"{shown}: {exc.message}") from None
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    import tomllib  # only when a configuration file is read (start-up)
+
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)

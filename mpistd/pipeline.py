@@ -236,29 +236,27 @@ def _validate_document(doc: Document, base_dir: Path | None, options: Options, r
         for ref in check_references(data):
             emitter.emit("MPI004", ref.pointer, ref.message)
     if not emitter.findings and not any(s.finding.rule in ("MPI002", "MPI003", "MPI004") for s in emitter.suppressed):
-        _run_rules(doc, base_dir, options, emitter, result, keep_quantities)
+        # a file's document holds JSON values only (the loader refuses the rest): once the schema
+        # has passed, the plain typed view stands in for the pydantic model (tests/core/test_view.py);
+        # an in-memory mapping (path None) may hold a NaN or a tuple, which the model refuses
+        _run_rules(doc, base_dir, options, emitter, result, keep_quantities, json_values=path is not None)
     result.findings = sort_findings(emitter.findings)
     result.suppressed = emitter.suppressed
 
 
 def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: Emitter,
-               result: DatasetResult, keep_quantities: bool) -> None:
+               result: DatasetResult, keep_quantities: bool, *, json_values: bool = False) -> None:
     from mpistd.quantities import compute_quantities
     from mpistd.rules.registry import RuleContext, checks
-    from mpistd.standard.model import parse_dataset
 
-    from pydantic import ValidationError
+    if json_values:
+        from mpistd.standard.view import view_dataset
 
-    try:
-        model = parse_dataset(doc.data)
-    except ValidationError as exc:
-        # the schema passed what the model refuses: values no JSON file can hold (an in-memory
-        # mapping's NaN, tuple, lone surrogate, int beyond a double). A finding, not a crash.
-        for err in exc.errors(include_url=False, include_input=False):
-            pointer = "".join(f"/{escape_pointer_token(p)}" for p in err.get("loc", ()))
-            message = f"{err.get('msg', 'invalid value')} (not a JSON value the schema describes)"
-            emitter.emit("MPI002", pointer, message)
-        return
+        model: Any = view_dataset(doc.data)
+    else:
+        model = _parse_model(doc, emitter)
+        if model is None:
+            return
     quantities = compute_quantities(model, base_dir=base_dir, options=options)
     ctx = RuleContext(model=model, document=doc.data, quantities=quantities, options=options)
     for rule in checks():
@@ -276,6 +274,24 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     from mpistd.comparability import describe
 
     result.repository = describe(model, quantities, options, Emitter(doc, options, emitter.file, emitter.dataset_path))
+
+
+def _parse_model(doc: Document, emitter: Emitter) -> Any:
+    """The pydantic model of a schema-valid document, or None after MPI002 findings."""
+    from pydantic import ValidationError
+
+    from mpistd.standard.model import parse_dataset
+
+    try:
+        return parse_dataset(doc.data)
+    except ValidationError as exc:
+        # the schema passed what the model refuses: values no JSON file can hold (an in-memory
+        # mapping's NaN, tuple, lone surrogate, int beyond a double). A finding, not a crash.
+        for err in exc.errors(include_url=False, include_input=False):
+            pointer = "".join(f"/{escape_pointer_token(p)}" for p in err.get("loc", ()))
+            message = f"{err.get('msg', 'invalid value')} (not a JSON value the schema describes)"
+            emitter.emit("MPI002", pointer, message)
+        return None
 
 
 # ----------------------------------------------------------------------------------------------

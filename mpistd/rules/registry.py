@@ -63,7 +63,7 @@ class Rule:
 class RuleContext:
     """What a rule may look at. Rules never compute what the numerics can."""
 
-    model: Any  # mpistd.standard.model.Dataset
+    model: Any  # mpistd.standard.model.Dataset, or its typed view mpistd.standard.view.Dataset (same attributes)
     document: dict  # the raw (schema-valid) document
     quantities: Any  # mpistd.quantities.DatasetQuantities
     options: Any  # mpistd.config.Options (not imported: config must not depend on rules, nor rules on config)

@@ -1,1 +1,1 @@
-"""The standard: schema registry, pydantic model, reference resolution."""
+"""The standard: schema registry, pydantic model (and the pipeline's typed view of it), reference resolution."""

@@ -17,10 +17,13 @@ parses, and one it rejects does not.
   defaults to true (the standard does not say; shipped images are usually the scanner
   software's corrected output). A rule that must know whether a value was *reported* reads
   ``obj.model_fields_set``.
+
+The validation pipeline reads a dataset *file* through :mod:`mpistd.standard.view` instead (the
+same classes, fields and methods without pydantic, for a loaded document the schema accepted);
+a field added here is added to the view's table too (``tests/core/test_view.py`` checks it).
 """
 from __future__ import annotations
 
-import math
 import operator
 import re
 from datetime import date
@@ -34,6 +37,17 @@ from pydantic import (
     ConfigDict,
     Field,
     model_validator,
+)
+
+from mpistd.standard.view import (
+    METRICS,
+    blank_mean,
+    blank_variance,
+    by_id,
+    calibration_blank_for,
+    calibration_metrics_present,
+    particle_iron_mass_ug,
+    point_concentration,
 )
 
 __all__ = [
@@ -62,8 +76,6 @@ MAX_NAME = 1_000
 MAX_LABEL = 200
 MAX_LIST = 100_000
 MAX_OBJECTS = 10_000
-
-METRICS: tuple[str, ...] = ("max_intensity", "total_intensity", "mean_intensity")
 
 
 class Pattern:
@@ -233,7 +245,7 @@ class IronMassPerParticle(_Object):
     iron_mass_per_particle_fg: Positive
 
     def iron_mass_per_particle_ug(self) -> float:
-        return self.iron_mass_per_particle_fg * 1e-9
+        return particle_iron_mass_ug("iron_mass_per_particle", self)
 
 
 class SphericalCore(_Object):
@@ -245,9 +257,7 @@ class SphericalCore(_Object):
     iron_mass_fraction: Annotated[float, Field(gt=0, le=1)] = 0.724
 
     def iron_mass_per_particle_ug(self) -> float:
-        diameter_cm = self.core_diameter_nm * 1e-7
-        grams = self.density_g_per_cm3 * math.pi / 6.0 * diameter_cm**3 * self.iron_mass_fraction
-        return grams * 1e6
+        return particle_iron_mass_ug("spherical_core", self)
 
 
 ParticleModel = Annotated[Union[IronMassPerParticle, SphericalCore], Field(discriminator="kind")]
@@ -436,12 +446,7 @@ class Point(_Object):
     def concentration(self, final_volume_uL: float | None = None) -> float | None:
         """Iron concentration in µg/µL: as reported, else iron mass / volume (``volume_uL``, or the
         series' ``final_volume_uL`` for a fixed-volume series), else None."""
-        if self.concentration_ug_per_uL is not None:
-            return self.concentration_ug_per_uL
-        volume = self.volume_uL if self.volume_uL is not None else final_volume_uL
-        if self.iron_mass_ug is None or volume is None:
-            return None
-        return self.iron_mass_ug / volume
+        return point_concentration(self, final_volume_uL)
 
     @model_validator(mode="after")
     def _replicates_have_a_metric(self) -> "Point":
@@ -479,15 +484,10 @@ class Blank(_Object):
     def variance(self) -> float | None:
         """The variance of one reading: as reported, else the sample variance (n − 1) of the
         readings, else None (a single reading)."""
-        if self.signal_variance is not None:
-            return self.signal_variance
-        if self.signal is None or len(self.signal) < 2:
-            return None
-        mean = sum(self.signal) / len(self.signal)
-        return sum((v - mean) ** 2 for v in self.signal) / (len(self.signal) - 1)
+        return blank_variance(self)
 
     def mean(self) -> float | None:
-        return sum(self.signal) / len(self.signal) if self.signal else None
+        return blank_mean(self)
 
 
 class Calibration(_Object):
@@ -505,10 +505,7 @@ class Calibration(_Object):
 
     def blank_for(self, metric: str) -> "Blank | None":
         """The blank measured with this metric (1.1), if any."""
-        for blank in self.blanks or ():
-            if blank.metric == metric:
-                return blank
-        return None
+        return calibration_blank_for(self, metric)  # type: ignore[no-any-return]
 
     @model_validator(mode="after")
     def _conditional_requirements(self) -> Calibration:
@@ -527,8 +524,7 @@ class Calibration(_Object):
 
     def metrics_present(self) -> tuple[str, ...]:
         """The metrics (of max, total, mean intensity) present in every replicate of the series."""
-        replicates = [r for p in self.points for r in p.replicates]
-        return tuple(m for m in METRICS if all(getattr(r, m) is not None for r in replicates))
+        return calibration_metrics_present(self)
 
     def concentrations(self) -> list[float | None]:
         """Each point's concentration in µg/µL (see :meth:`Point.concentration`)."""
@@ -575,22 +571,15 @@ class Dataset(_Object):
     # Lookups by id. With duplicated ids (MPI004) the first object wins.
     @cached_property
     def tracer_by_id(self) -> dict[str, Tracer]:
-        return _by_id(self.tracers)
+        return by_id(self.tracers)
 
     @cached_property
     def acquisition_by_id(self) -> dict[str, Acquisition]:
-        return _by_id(self.acquisitions)
+        return by_id(self.acquisitions)
 
     @cached_property
     def calibration_by_id(self) -> dict[str, Calibration]:
-        return _by_id(self.calibrations)
-
-
-def _by_id(objects: list[Any]) -> dict[str, Any]:
-    index: dict[str, Any] = {}
-    for obj in objects:
-        index.setdefault(obj.id, obj)
-    return index
+        return by_id(self.calibrations)
 
 
 def parse_dataset(document: Any) -> Dataset:

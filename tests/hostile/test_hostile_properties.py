@@ -124,6 +124,10 @@ def test_a_document_that_passes_round_trips_unchanged(ref, rnd, indent) -> None:
     # the same JSON number), and bool never stands in for a number or the reverse
     assert _first_difference(dumped, doc) == "", f"{ref.name} {what}"
     assert dumped == doc
+    # the pipeline's typed view of the loaded document is the model, value by value and type by type
+    from tests.core.test_view import _compare
+
+    assert _compare(parse_bytes(raw).data) == [], f"{ref.name} {what}"
 
 
 def _first_difference(a, b, pointer: str = "") -> str:
