@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from mpistd.plain import plain as _plain
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
 _POINT_METRICS = (*METRICS, "fwhm_mm")
+_point_values = attrgetter(*_POINT_METRICS)  # a replicate's values of _POINT_METRICS, in that order
 IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
 
 
@@ -285,9 +287,9 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
                 n_replicates=len(pt.replicates),
                 holder_positions=tuple(r.holder_position for r in pt.replicates),
             )
-            reps = pt.replicates
-            for metric in _POINT_METRICS:  # as _metric_values, inlined: 4 metrics of every point
-                vals = [getattr(r, metric, None) for r in reps]
+            # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
+            rows = [_point_values(r) for r in pt.replicates]
+            for metric, vals in zip(_POINT_METRICS, zip(*rows)):
                 if None not in vals:  # validated floats or None
                     pq.replicate_values[metric] = [float(v) for v in vals]
             points.append(pq)
@@ -370,19 +372,19 @@ def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: 
     from mpistd.quantify import calibration as calc
     from mpistd.quantify import limits as lim
 
-    # one conversion to arrays for the fit and all its diagnostics (they take sequences or arrays)
-    xs_in, ys_in = xs, ys
-    xs, ys = np.asarray(xs_in, dtype=float), np.asarray(ys_in, dtype=float)
-    fit = calc.fit_line(xs, ys, through_origin=origin, weighting=weighting)
+    # one conversion to arrays and one pass for the fit and all its diagnostics
+    d = calc.fit_and_diagnose(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), through_origin=origin,
+                              weighting=weighting)
+    fit = d.fit
     sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
-                   reported_index=k, x=tuple(xs_in), y=tuple(ys_in), fit=fit)
+                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
     if not isinstance(fit, calc.LineFit):
         return sf
     t = options.tolerances
-    sf.lack_of_fit = calc.lack_of_fit(xs, ys, fit)
-    sf.mandel = calc.mandel(xs, ys)
-    sf.homoscedasticity = calc.homoscedasticity(xs, ys)
-    sf.back_calculated = calc.back_calculated(xs, ys, fit)
+    sf.lack_of_fit = d.lack_of_fit
+    sf.mandel = d.mandel
+    sf.homoscedasticity = d.homoscedasticity
+    sf.back_calculated = d.back_calculated
     sf.limits = {
         "din32645": lim.limits_din32645(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m, k=t.limit_k,
                                         blank_variance=blank_variance),
