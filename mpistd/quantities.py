@@ -333,6 +333,10 @@ def _spacing(points: list[PointQuantities], m_particle: float, estimator: str) -
 def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
     """Every metric present in all replicates is fitted (OLS on replicates, not through the
     origin); each reported fit is recomputed on the basis it declares."""
+    import numpy as np
+
+    from mpistd.quantify import calibration as calc
+
     wanted: list[tuple[str, str, str, bool, int | None, str]] = []
     reported_keys = set()
     for k, rf in enumerate(cal.fits or []):
@@ -343,14 +347,13 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
     for m in metrics_all:
         if m not in reported_keys:
             wanted.append((m, "replicates", "none", False, None, cq.pointer))
-    for metric, basis, weighting, origin, k, pointer in wanted:
+    data: list[tuple[list[float], list[float]]] = []
+    for metric, basis, _weighting, _origin, _k, _pointer in wanted:
         xs: list[float] = []
         ys: list[float] = []
-        complete = True
         for p in cq.points:
             vals = p.replicate_values.get(metric)
             if p.x is None or not vals:
-                complete = False
                 continue
             if basis == "level_means":
                 xs.append(p.x)
@@ -358,27 +361,29 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
             else:
                 xs.extend([p.x] * len(vals))
                 ys.extend(vals)
+        data.append((xs, ys))
+    # one pass per line for the fit and all its diagnostics, the lines of the calibration at once
+    diagnosed = calc.fit_and_diagnose_each([(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), origin,
+                                             weighting) for (xs, ys), (_m, _b, weighting, origin, _k, _p)
+                                            in zip(data, wanted)])
+    for (metric, basis, weighting, origin, k, pointer), (xs, ys), d in zip(wanted, data, diagnosed):
         blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
         blank_variance = blank.variance() if blank is not None else None
-        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete,
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, d, options,
                                    blank_variance=blank_variance))
 
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
-                xs: list[float], ys: list[float], options: Options, complete: bool = True,
+                xs: list[float], ys: list[float], d: Any, options: Options,
                 blank_variance: float | None = None) -> SeriesFit:
-    import numpy as np
-
-    from mpistd.quantify import calibration as calc
+    """The SeriesFit of one line and its diagnostics (``d``: quantify.calibration.Diagnosed), and
+    its limits."""
     from mpistd.quantify import limits as lim
 
-    # one conversion to arrays and one pass for the fit and all its diagnostics
-    d = calc.fit_and_diagnose(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), through_origin=origin,
-                              weighting=weighting)
     fit = d.fit
     sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
                    reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
-    if not isinstance(fit, calc.LineFit):
+    if not sf.usable:  # no line: no diagnostics, no limits
         return sf
     t = options.tolerances
     sf.lack_of_fit = d.lack_of_fit

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence, cast
+from typing import Any, Iterable, Sequence, cast
 
 import numpy as np
 
@@ -66,6 +66,7 @@ __all__ = [
     "level_means",
     "Diagnosed",
     "fit_and_diagnose",
+    "fit_and_diagnose_each",
 ]
 
 #: Accepted ``weighting`` names of :func:`fit_line`.
@@ -294,7 +295,7 @@ def _as_pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _finite(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)
+    return all(map(math.isfinite, values))
 
 
 def _is_zero_ss(ss: float, scale: float) -> bool:
@@ -459,7 +460,7 @@ class _Series:
         got = self._wyy.get(weighting)
         if got is None:
             ya = self.ya
-            got = self._wyy[weighting] = float(w @ (ya * ya))
+            got = self._wyy[weighting] = float(w.dot(ya * ya))
         return got
 
     def plain_level_means(self) -> np.ndarray:
@@ -551,28 +552,28 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
     w, weight_mean = weights
 
     sw, x_mean, dx, q_x, _w_level = design.wls(weighting, w)
-    y_mean = float(w @ ya) / sw
+    y_mean = float(w.dot(ya)) / sw
     dy = ya - y_mean
     scale = s.wyy(weighting, w)
     if not (q_x > 0.0) or not math.isfinite(q_x):
         return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
     if through_origin:
-        sxx0 = float(w @ (xa * xa))
+        sxx0 = float(w.dot(xa * xa))
         if not (sxx0 > 0.0 and math.isfinite(sxx0)):
             return Unusable("the x values cannot be told apart from 0 numerically")
-        slope = float(w @ (xa * ya)) / sxx0
+        slope = float(w.dot(xa * ya)) / sxx0
         intercept = 0.0
         resid = ya - slope * xa
         df = n - 1
         ss_tot = scale
     else:
         sxx0 = float("nan")  # unused
-        slope = float(w @ (dx * dy)) / q_x
+        slope = float(w.dot(dx * dy)) / q_x
         intercept = y_mean - slope * x_mean
         resid = dy - slope * dx
         df = n - 2
-        ss_tot = float(w @ (dy * dy))
-    ss_res = float(w @ (resid * resid))
+        ss_tot = float(w.dot(dy * dy))
+    ss_res = float(w.dot(resid * resid))
 
     if not _finite(slope, intercept, ss_res, ss_tot, scale):
         return Unusable("numerical overflow: rescale x or y")
@@ -670,11 +671,11 @@ def _lack_of_fit(s: _Series, fit: LineFit) -> LackOfFit | Skipped:
         return Skipped("lack_of_fit", w.reason)
     mean_level = s.level_means(fit.weighting, w)
     pe = ya - mean_level[inverse]
-    ss_pe = float(w @ (pe * pe))
+    ss_pe = float(w.dot(pe * pe))
     if _is_zero_ss(ss_pe, s.wyy(fit.weighting, w)):
         return Skipped("lack_of_fit", "zero pure error: the replicates are identical")
     lof = mean_level - (fit.intercept + fit.slope * levels)
-    ss_lof = float(design.wls(fit.weighting, w)[4] @ (lof * lof))
+    ss_lof = float(design.wls(fit.weighting, w)[4].dot(lof * lof))
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     if not _finite(f, ss_lof, ss_pe):
         return Skipped("lack_of_fit", "numerical overflow")
@@ -722,14 +723,14 @@ def _mandel(s: _Series) -> Mandel | Skipped:
         return x_part
     z, szz, u, uu = x_part
     yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
-    r_lin = yc - z * (float(z @ yc) / szz)
-    ur = float(u @ r_lin)
+    r_lin = yc - z * (float(z.dot(yc)) / szz)
+    ur = float(u.dot(r_lin))
     r_quad = r_lin - (ur / uu) * u
-    ss_quad = float(r_quad @ r_quad)
+    ss_quad = float(r_quad.dot(r_quad))
     ds2 = ur * ur / uu
     if not _finite(ss_quad, ds2):
         return Skipped("mandel", "numerical overflow")
-    if _is_zero_ss(ss_quad, float(ya @ ya)):
+    if _is_zero_ss(ss_quad, float(ya.dot(ya))):
         return Skipped("mandel", "zero residual variance of the quadratic fit")
     df2 = n - 3
     f = ds2 / (ss_quad / df2)
@@ -829,7 +830,7 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
     var_low = _sample_variance(y_low)
     var_high = _sample_variance(y_high)
     for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
-        if _is_zero_ss(v * (yy.size - 1), float(yy @ yy)):
+        if _is_zero_ss(v * (yy.size - 1), float(yy.dot(yy))):
             return Skipped("homoscedasticity", f"zero variance at the {name} level")
     if var_high >= var_low:
         f, df1, df2 = var_high / var_low, n_high - 1, n_low - 1
@@ -878,12 +879,25 @@ def fit_and_diagnose(
     arrays; what they share is computed once: the arrays, the finite check, Σwᵢyᵢ², the level
     means). An ``Unusable`` line gives ``None`` diagnostics and no back-calculated levels.
     """
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
-    xa, ya = _as_pair(x, y)
+    return fit_and_diagnose_each([(x, y, through_origin, weighting)])[0]
+
+
+def fit_and_diagnose_each(
+    series: Iterable[tuple[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray, bool, str]],
+) -> list[Diagnosed]:
+    """:func:`fit_and_diagnose` of every (x, y, through_origin, weighting), in order: the fits of a
+    calibration at once (one np.errstate for all, which costs more than a small fit's sums)."""
+    out = []
     with np.errstate(all="ignore"):
-        s = _Series(xa, ya)
-        fit = _fit_line(s, through_origin, weighting)
-        if not isinstance(fit, LineFit):
-            return Diagnosed(fit, None, None, None, ())
-        return Diagnosed(fit, _lack_of_fit(s, fit), _mandel(s), _homoscedasticity(s), _back_calculated(s, fit))
+        for x, y, through_origin, weighting in series:
+            if weighting not in WEIGHTINGS:
+                raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+            xa, ya = _as_pair(x, y)
+            s = _Series(xa, ya)
+            fit = _fit_line(s, through_origin, weighting)
+            if not isinstance(fit, LineFit):
+                out.append(Diagnosed(fit, None, None, None, ()))
+            else:
+                out.append(Diagnosed(fit, _lack_of_fit(s, fit), _mandel(s), _homoscedasticity(s),
+                                     _back_calculated(s, fit)))
+    return out
