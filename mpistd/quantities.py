@@ -22,6 +22,7 @@ from mpistd.plain import plain as _plain
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
 _POINT_METRICS = (*METRICS, "fwhm_mm")
 _point_values = attrgetter(*_POINT_METRICS)  # a replicate's values of _POINT_METRICS, in that order
+_holder_position = attrgetter("holder_position")
 IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
 
 
@@ -264,34 +265,38 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
         cpointer = f"/calibrations/{ci}"
         m_particle = particle_iron_mass_fg(tracers.get(cal.tracer))
         points: list[PointQuantities] = []
+        x_is_mass = cal.independent_variable == "iron_mass_ug"
         for pi, pt in enumerate(cal.points):
+            mass, volume_uL, cells = pt.iron_mass_ug, pt.volume_uL, pt.cell_count
             conc, source = None, None
             if pt.concentration_ug_per_uL is not None:
                 conc, source = float(pt.concentration_ug_per_uL), "reported"
-            elif pt.iron_mass_ug is not None:
-                volume = pt.volume_uL
+            elif mass is not None:
+                volume = volume_uL
                 if volume is None and cal.method == "fixed_volume":
                     volume = cal.final_volume_uL
                 if volume:
-                    conc, source = float(pt.iron_mass_ug) / float(volume), "derived"
-            x = pt.iron_mass_ug if cal.independent_variable == "iron_mass_ug" else pt.cell_count
+                    conc, source = float(mass) / float(volume), "derived"
+            x = mass if x_is_mass else cells
+            reps = pt.replicates
+            # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
+            values: dict[str, list[float]] = {} if reps else {m: [] for m in _POINT_METRICS}
+            for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps))):
+                if None not in vals:  # validated floats or None
+                    values[metric] = list(map(float, vals))
             pq = PointQuantities(
                 pointer=f"{cpointer}/points/{pi}",
                 sample_id=pt.sample_id,
                 x=float(x) if x is not None else None,
-                iron_mass_ug=float(pt.iron_mass_ug) if pt.iron_mass_ug is not None else None,
-                cell_count=float(pt.cell_count) if pt.cell_count is not None else None,
-                volume_uL=float(pt.volume_uL) if pt.volume_uL is not None else None,
+                iron_mass_ug=float(mass) if mass is not None else None,
+                cell_count=float(cells) if cells is not None else None,
+                volume_uL=float(volume_uL) if volume_uL is not None else None,
                 concentration_ug_per_uL=conc,
                 concentration_source=source,
-                n_replicates=len(pt.replicates),
-                holder_positions=tuple(r.holder_position for r in pt.replicates),
+                replicate_values=values,
+                n_replicates=len(reps),
+                holder_positions=tuple(map(_holder_position, reps)),
             )
-            # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
-            rows = [_point_values(r) for r in pt.replicates]
-            for metric, vals in zip(_POINT_METRICS, zip(*rows)):
-                if None not in vals:  # validated floats or None
-                    pq.replicate_values[metric] = [float(v) for v in vals]
             points.append(pq)
         if m_particle:
             _spacing(points, m_particle, estimator)

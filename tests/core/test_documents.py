@@ -122,7 +122,7 @@ def test_recording_parse_gives_json_loads_data_and_the_places_the_full_scanner_g
     assert got == {p: full.locate(p) for p in doc._elements} | {"/fits/0": full.locate("/fits/0"),
                                                                 "/tail/calibrations/0": full.locate("/tail/calibrations/0")}
     # by hand: the second calibration's '{' is on line 5, column 3 (after two spaces); the first
-    # fit's '{' on line 2 after the 64 characters up to '"fits": [' and one space, column 67
+    # fit's '{' on line 2 follows 64 characters, the '[' of "fits" and one space: column 67
     assert got["/calibrations/1"] == (5, 3)
     assert got["/calibrations/0/fits/0"] == (2, 67)
 
