@@ -435,7 +435,7 @@ def _parse_json_recording(text: str) -> tuple[Any, dict[str, int] | None]:
             raise ValueError("extra data")
         if _out_of_bounds(data, MAX_DEPTH):
             raise ValueError("out of bounds")
-    except (ValueError, IndexError, _Refused, RecursionError):
+    except (ValueError, IndexError, StopIteration, _Refused, RecursionError):
         return parse_json_text(text), None
     return data, found
 
@@ -447,8 +447,9 @@ def _read_recording(text: str, i: int, node: dict[str, Any] | None, pointer: str
                     found: dict[str, int]) -> tuple[Any, int]:
     """The JSON value at ``i`` (no whitespace before it) and the index after it; the containers the
     trie ``node`` names are read here (recording their elements' places), the rest by the C scanner."""
+    raw_decode = _DECODER.scan_once  # the C scanner itself (raw_decode without its Python wrapper)
     if node is None or text[i] not in "{[":
-        return _DECODER.raw_decode(text, i)
+        return raw_decode(text, i)
     ws = _WS.match
     if text[i] == "{":
         pairs: list[tuple[str, Any]] = []
@@ -464,7 +465,10 @@ def _read_recording(text: str, i: int, node: dict[str, Any] | None, pointer: str
                 raise ValueError("expected ':'")
             i = ws(text, i + 1).end()  # type: ignore[union-attr]
             child = node.get(key) if key != "*" else None
-            value, i = _read_recording(text, i, child, f"{pointer}/{key}" if child is not None else "", found)
+            if child is None:  # off the recorded paths: the C scanner reads the whole value
+                value, i = raw_decode(text, i)
+            else:
+                value, i = _read_recording(text, i, child, f"{pointer}/{key}", found)
             pairs.append((key, value))
             i = ws(text, i).end()  # type: ignore[union-attr]
             if text[i] == ",":
@@ -512,11 +516,11 @@ def _out_of_bounds(data: Any, limit: int) -> bool:
             return True
         for c in (node.values() if isinstance(node, dict) else node):
             t = type(c)
-            if t is dict or t is list:
-                stack.append((c, depth + 1))
-            elif t is float:
+            if t is float:  # the commonest value of a dataset first
                 if not isfinite(c):
                     return True
+            elif t is dict or t is list:
+                stack.append((c, depth + 1))
             elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
                 return True
     return False
