@@ -14,7 +14,11 @@ model (`parse_dataset`), quantities (`compute_quantities`), rules (every rule's 
 drained), describe (`comparability.describe`), and the rest (emitting, sorting, the result).
 The wrappers cost a little, so the instrumented total is a bit above the plain one.
 
-    python benchmarks/bench_dataset.py [--n 200] [--repeat 5] [--keep-quantities]
+With ``--base REV`` the same measurement is first run on that commit's ``mpistd/`` (extracted
+with ``git archive`` into a temporary folder, as benchmarks/compare_outputs.py does; no worktree
+is touched), in a separate process, so that before and after are printed by one command.
+
+    python benchmarks/bench_dataset.py [--n 200] [--repeat 5] [--keep-quantities] [--base 34153e6]
 """
 from __future__ import annotations
 
@@ -139,8 +143,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--keep-quantities", action="store_true",
                     help="also turn the quantities into plain data (what --format json does)")
+    ap.add_argument("--base", help="also measure this commit's mpistd/ first (git archive, separate process)")
+    ap.add_argument("--code", help=argparse.SUPPRESS)  # internal: import mpistd from this folder
     args = ap.parse_args()
+    if args.base:
+        _run_base(args)
+    if args.code:
+        sys.path.insert(0, args.code)
+    import mpistd
 
+    print(f"mpistd from {Path(mpistd.__file__).parent}")
     from mpistd.config import Options
 
     options = Options()
@@ -166,6 +178,26 @@ def main() -> None:
     for k in (*STAGES, "total"):
         share = statistics.median(stages[k]) / total * 100
         print(f"    {k:<11} {_fmt(stages[k])}  {share:5.1f} %")
+
+
+def _run_base(args: argparse.Namespace) -> None:
+    import io
+    import subprocess
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", args.base, "mpistd", "schemas"],
+                             check=True, capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--n", str(args.n), "--repeat", str(args.repeat),
+               "--code", tmp] + (["--keep-quantities"] if args.keep_quantities else [])
+        print(f"--- base {args.base}")
+        sys.stdout.flush()
+        subprocess.run(cmd, check=True, cwd=tmp)
+    print("--- this checkout")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -177,3 +177,16 @@ def test_level_means_of_unweighted_and_weighted_fits():
     w = calc._weights(x, "1/x")
     weighted = calc._Series(x, y).level_means("1/x", w)
     assert weighted.tolist() == pytest.approx([2.0, 5.0, 9.0], rel=1e-15)
+
+
+def test_ndarray_dot_is_the_kernel_of_the_matmul_operator_bit_for_bit():
+    """calibration.py sums with ``a.dot(b)`` where it wrote ``a @ b`` (less dispatch per call): both
+    reach numpy's one dot kernel for 1-D float arrays, so every sum is the same float. Should a
+    numpy release route them differently, this fails before any output changes."""
+    rng = np.random.default_rng(41)
+    for _ in range(5000):
+        n = int(rng.integers(1, 80))
+        a = rng.normal(0, 10 ** rng.uniform(-6, 6), n)
+        b = np.ones(n) if rng.random() < 0.4 else rng.normal(0, 10 ** rng.uniform(-6, 6), n)
+        assert float(a.dot(b)) == float(a @ b)
+        assert float(b.dot(a * a)) == float(b @ (a * a))
