@@ -603,27 +603,12 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
               x_mean, y_mean, q_x, s_x0, ci[0], ci[1])
     if not _finite(*values):
         return Unusable("numerical overflow: rescale x or y")
-    return LineFit(
-        slope=float(slope),
-        intercept=float(intercept),
-        slope_se=float(slope_se),
-        intercept_se=float(intercept_se),
-        r_squared=float(r_squared),
-        residual_sd=float(residual_sd),
-        n=n,
-        levels=levels,
-        x_min=design.x_range()[0],
-        x_max=design.x_range()[1],
-        x_mean=float(x_mean),
-        y_mean=float(y_mean),
-        q_x=float(q_x),
-        s_x0=float(s_x0),
-        df=int(df),
-        through_origin=bool(through_origin),
-        weighting=weighting,
-        slope_ci95=(float(ci[0]), float(ci[1])),
-        weight_mean=float(weight_mean),
-    )
+    x_min, x_max = design.x_range()
+    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again
+    return LineFit(float(slope), float(intercept), float(slope_se), float(intercept_se), float(r_squared),
+                   float(residual_sd), n, levels, x_min, x_max, float(x_mean), float(y_mean), float(q_x),
+                   float(s_x0), int(df), bool(through_origin), weighting, (float(ci[0]), float(ci[1])),
+                   float(weight_mean))
 
 
 # --------------------------------------------------------------------------- linearity
@@ -679,14 +664,8 @@ def _lack_of_fit(s: _Series, fit: LineFit) -> LackOfFit | Skipped:
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     if not _finite(f, ss_lof, ss_pe):
         return Skipped("lack_of_fit", "numerical overflow")
-    return LackOfFit(
-        f=float(f),
-        df_lof=int(df_lof),
-        df_pe=int(df_pe),
-        ss_lof=ss_lof,
-        ss_pe=ss_pe,
-        p_value=_stats.f_sf(f, df_lof, df_pe),
-    )
+    # f, df_lof, df_pe, ss_lof, ss_pe, p_value
+    return LackOfFit(float(f), int(df_lof), int(df_pe), ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
 
 
 def mandel(x: Any, y: Any) -> Mandel | Skipped:
@@ -736,7 +715,7 @@ def _mandel(s: _Series) -> Mandel | Skipped:
     f = ds2 / (ss_quad / df2)
     if not math.isfinite(f):
         return Skipped("mandel", "numerical overflow")
-    return Mandel(f=float(f), df1=1, df2=int(df2), p_value=_stats.f_sf(f, 1, df2))
+    return Mandel(float(f), 1, int(df2), _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value
 
 
 def _mandel_design(xa: np.ndarray) -> tuple[Any, ...] | Skipped:
@@ -839,8 +818,8 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
     if not math.isfinite(f):
         return Skipped("homoscedasticity", "numerical overflow")
     p = min(1.0, 2.0 * _stats.f_sf(f, df1, df2))
-    return Homoscedasticity(f=float(f), df1=int(df1), df2=int(df2), p_value=float(p),
-                            var_low=var_low, var_high=var_high)
+    # f, df1, df2, p_value, var_low, var_high
+    return Homoscedasticity(float(f), int(df1), int(df2), float(p), var_low, var_high)
 
 
 def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
