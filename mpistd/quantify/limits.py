@@ -574,7 +574,8 @@ def inverse_predict(
         return Skipped(name, "zero residual variance: no confidence interval")
     if mean_response and m != 1:
         raise ValueError("mean_response takes a single specified mean signal")
-    y_bar = float(ys.mean())
+    with np.errstate(over="ignore"):  # signals near the largest double: an inf mean, judged below
+        y_bar = float(ys.mean())
     b = fit.slope
     s = fit.residual_sd
     df = fit.df
