@@ -124,9 +124,10 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
 
 def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple[int, int]]:
     """1-based (line, column) of ``/calibrations/i`` and ``/calibrations/i/fits/j``, as
-    ``Document.locate`` gives them, through ``Document.locate_elements`` (only the path to them is
-    walked: a conformant dataset never needs the full position map, whose cost would double that
-    of validating it). YAML or an in-memory mapping: {} and the emitter locates as usual."""
+    ``Document.locate`` gives them, through ``Document.locate_elements`` (the JSON parse recorded
+    where these elements start, so no second pass over the text is needed; a conformant dataset
+    never needs the full position map, whose cost would double that of validating it). YAML or an
+    in-memory mapping: {} and the emitter locates as usual."""
     if doc is None or not hasattr(doc, "locate_elements"):
         return {}
     return doc.locate_elements(p for ps in wanted.values() for p in ps)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from mpistd.plain import plain as _plain
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
 _POINT_METRICS = (*METRICS, "fwhm_mm")
+_point_values = attrgetter(*_POINT_METRICS)  # a replicate's values of _POINT_METRICS, in that order
+_holder_position = attrgetter("holder_position")
 IMAGE_FIELDS = ("max_intensity", "total_intensity", "mean_intensity", "roi_area_mm2", "roi_volume_mm3", "fwhm_mm")
 
 
@@ -262,34 +265,38 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
         cpointer = f"/calibrations/{ci}"
         m_particle = particle_iron_mass_fg(tracers.get(cal.tracer))
         points: list[PointQuantities] = []
+        x_is_mass = cal.independent_variable == "iron_mass_ug"
         for pi, pt in enumerate(cal.points):
+            mass, volume_uL, cells = pt.iron_mass_ug, pt.volume_uL, pt.cell_count
             conc, source = None, None
             if pt.concentration_ug_per_uL is not None:
                 conc, source = float(pt.concentration_ug_per_uL), "reported"
-            elif pt.iron_mass_ug is not None:
-                volume = pt.volume_uL
+            elif mass is not None:
+                volume = volume_uL
                 if volume is None and cal.method == "fixed_volume":
                     volume = cal.final_volume_uL
                 if volume:
-                    conc, source = float(pt.iron_mass_ug) / float(volume), "derived"
-            x = pt.iron_mass_ug if cal.independent_variable == "iron_mass_ug" else pt.cell_count
+                    conc, source = float(mass) / float(volume), "derived"
+            x = mass if x_is_mass else cells
+            reps = pt.replicates
+            # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
+            values: dict[str, list[float]] = {} if reps else {m: [] for m in _POINT_METRICS}
+            for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps))):
+                if None not in vals:  # validated floats or None
+                    values[metric] = list(map(float, vals))
             pq = PointQuantities(
                 pointer=f"{cpointer}/points/{pi}",
                 sample_id=pt.sample_id,
                 x=float(x) if x is not None else None,
-                iron_mass_ug=float(pt.iron_mass_ug) if pt.iron_mass_ug is not None else None,
-                cell_count=float(pt.cell_count) if pt.cell_count is not None else None,
-                volume_uL=float(pt.volume_uL) if pt.volume_uL is not None else None,
+                iron_mass_ug=float(mass) if mass is not None else None,
+                cell_count=float(cells) if cells is not None else None,
+                volume_uL=float(volume_uL) if volume_uL is not None else None,
                 concentration_ug_per_uL=conc,
                 concentration_source=source,
-                n_replicates=len(pt.replicates),
-                holder_positions=tuple(r.holder_position for r in pt.replicates),
+                replicate_values=values,
+                n_replicates=len(reps),
+                holder_positions=tuple(map(_holder_position, reps)),
             )
-            reps = pt.replicates
-            for metric in _POINT_METRICS:  # as _metric_values, inlined: 4 metrics of every point
-                vals = [getattr(r, metric, None) for r in reps]
-                if None not in vals:  # validated floats or None
-                    pq.replicate_values[metric] = [float(v) for v in vals]
             points.append(pq)
         if m_particle:
             _spacing(points, m_particle, estimator)
@@ -331,6 +338,10 @@ def _spacing(points: list[PointQuantities], m_particle: float, estimator: str) -
 def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
     """Every metric present in all replicates is fitted (OLS on replicates, not through the
     origin); each reported fit is recomputed on the basis it declares."""
+    import numpy as np
+
+    from mpistd.quantify import calibration as calc
+
     wanted: list[tuple[str, str, str, bool, int | None, str]] = []
     reported_keys = set()
     for k, rf in enumerate(cal.fits or []):
@@ -341,14 +352,13 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
     for m in metrics_all:
         if m not in reported_keys:
             wanted.append((m, "replicates", "none", False, None, cq.pointer))
-    for metric, basis, weighting, origin, k, pointer in wanted:
+    data: list[tuple[list[float], list[float]]] = []
+    for metric, basis, _weighting, _origin, _k, _pointer in wanted:
         xs: list[float] = []
         ys: list[float] = []
-        complete = True
         for p in cq.points:
             vals = p.replicate_values.get(metric)
             if p.x is None or not vals:
-                complete = False
                 continue
             if basis == "level_means":
                 xs.append(p.x)
@@ -356,33 +366,35 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
             else:
                 xs.extend([p.x] * len(vals))
                 ys.extend(vals)
+        data.append((xs, ys))
+    # one pass per line for the fit and all its diagnostics, the lines of the calibration at once
+    diagnosed = calc.fit_and_diagnose_each([(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), origin,
+                                             weighting) for (xs, ys), (_m, _b, weighting, origin, _k, _p)
+                                            in zip(data, wanted)])
+    for (metric, basis, weighting, origin, k, pointer), (xs, ys), d in zip(wanted, data, diagnosed):
         blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
         blank_variance = blank.variance() if blank is not None else None
-        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, options, complete,
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, d, options,
                                    blank_variance=blank_variance))
 
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
-                xs: list[float], ys: list[float], options: Options, complete: bool = True,
+                xs: list[float], ys: list[float], d: Any, options: Options,
                 blank_variance: float | None = None) -> SeriesFit:
-    import numpy as np
-
-    from mpistd.quantify import calibration as calc
+    """The SeriesFit of one line and its diagnostics (``d``: quantify.calibration.Diagnosed), and
+    its limits."""
     from mpistd.quantify import limits as lim
 
-    # one conversion to arrays for the fit and all its diagnostics (they take sequences or arrays)
-    xs_in, ys_in = xs, ys
-    xs, ys = np.asarray(xs_in, dtype=float), np.asarray(ys_in, dtype=float)
-    fit = calc.fit_line(xs, ys, through_origin=origin, weighting=weighting)
+    fit = d.fit
     sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
-                   reported_index=k, x=tuple(xs_in), y=tuple(ys_in), fit=fit)
-    if not isinstance(fit, calc.LineFit):
+                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
+    if not sf.usable:  # no line: no diagnostics, no limits
         return sf
     t = options.tolerances
-    sf.lack_of_fit = calc.lack_of_fit(xs, ys, fit)
-    sf.mandel = calc.mandel(xs, ys)
-    sf.homoscedasticity = calc.homoscedasticity(xs, ys)
-    sf.back_calculated = calc.back_calculated(xs, ys, fit)
+    sf.lack_of_fit = d.lack_of_fit
+    sf.mandel = d.mandel
+    sf.homoscedasticity = d.homoscedasticity
+    sf.back_calculated = d.back_calculated
     sf.limits = {
         "din32645": lim.limits_din32645(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m, k=t.limit_k,
                                         blank_variance=blank_variance),

@@ -69,6 +69,8 @@ class Document:
     sha256: str | None = None
     _positions: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
     _yaml_positions: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
+    # character index of every /calibrations/i and /calibrations/i/fits/j, recorded while parsing
+    _elements: dict[str, int] | None = field(default=None, repr=False)
 
     def locate(self, pointer: str) -> tuple[int | None, int | None]:
         """1-based (line, column) of the pointer's key or value; the nearest located parent
@@ -95,16 +97,24 @@ class Document:
             return {}
         if self._positions is not None:
             return {p: self._positions[p] for p in wanted if p in self._positions}
-        trie: dict[str, Any] = {}
-        for pointer in wanted:
-            node = trie
-            for token in pointer_parts(pointer):
-                node = node.setdefault(token, {})
-            node[_TARGET] = pointer
-        try:
-            found = _walk_to(self.text, trie)
-        except (ValueError, IndexError):
-            return {}
+        found: dict[str, int] = {}
+        if self._elements is not None:
+            # the parse recorded every element of the paths it knows: a pointer of those paths that
+            # it did not record is not in the document; any other pointer is walked to
+            recorded = self._elements
+            found = {p: recorded[p] for p in wanted if p in recorded}
+            wanted = {p for p in wanted if p not in recorded and not _recorded_path(p)}
+        if wanted:
+            trie: dict[str, Any] = {}
+            for pointer in wanted:
+                node = trie
+                for token in pointer_parts(pointer):
+                    node = node.setdefault(token, {})
+                node[_TARGET] = pointer
+            try:
+                found.update(_walk_to(self.text, trie))
+            except (ValueError, IndexError):
+                pass
         out: dict[str, tuple[int, int]] = {}
         line, last = 1, 0
         for pointer, index in sorted(found.items(), key=lambda kv: kv[1]):  # count newlines once, left to right
@@ -288,7 +298,8 @@ def parse_bytes(raw: bytes, *, kind: str = "json") -> Document:
         data, positions = _parse_yaml(text)
         doc = Document(data=data, text=text, kind="yaml", sha256=sha, _yaml_positions=positions)
     else:
-        doc = Document(data=parse_json_text(text), text=text, kind="json", sha256=sha)
+        data, elements = _parse_json_recording(text)
+        doc = Document(data=data, text=text, kind="json", sha256=sha, _elements=elements)
     _refuse_surrogates(doc)
     return doc
 
@@ -386,6 +397,109 @@ def parse_json_text(text: str) -> Any:
         raise DocumentError("invalid JSON", 1, 1) from None  # pragma: no cover
 
 
+# The array elements whose places the repository view asks for in every dataset (comparability.py):
+# the parse records them on the way, so that no second pass over the text is needed. "*" is any index.
+_RECORDED: dict[str, Any] = {"calibrations": {"*": {"fits": {"*": {}}}}}
+
+
+def _recorded_path(pointer: str) -> bool:
+    """Whether ``pointer`` names an element of the paths _RECORDED describes (``/calibrations/3``,
+    ``/calibrations/3/fits/0``), an index written as Python writes it."""
+    node: dict[str, Any] | None = _RECORDED
+    parts = pointer_parts(pointer)
+    for depth, token in enumerate(parts):
+        if node is None:
+            return False
+        if depth % 2:  # an array index
+            if not (token.isascii() and token.isdigit() and str(int(token)) == token):
+                return False
+            node = node.get("*")
+        else:
+            node = node.get(token)
+    return bool(parts) and len(parts) % 2 == 0 and node is not None
+
+
+def _parse_json_recording(text: str) -> tuple[Any, dict[str, int] | None]:
+    """parse_json_text(text), and the character index of every element of the _RECORDED paths.
+
+    The containers on those paths (the top-level object, ``calibrations``, each calibration, its
+    ``fits``) are read here, key by key, and every value off the paths by the C scanner with the
+    very hooks of parse_json_text (``_no_duplicates``, ``_refuse_constant``): the same data, in one
+    pass. Anything but a clean parse within bounds (an error, a duplicate key, a value out of
+    bounds) is handed to parse_json_text, which raises the located error; the positions are then
+    not recorded (None: Document.locate_elements walks to them)."""
+    try:
+        found: dict[str, int] = {}
+        data, end = _read_recording(text, _WS.match(text, 0).end(), _RECORDED, "", found)  # type: ignore[union-attr]
+        if _WS.match(text, end).end() != len(text):  # type: ignore[union-attr]
+            raise ValueError("extra data")
+        if _out_of_bounds(data, MAX_DEPTH):
+            raise ValueError("out of bounds")
+    except (ValueError, IndexError, StopIteration, _Refused, RecursionError):
+        return parse_json_text(text), None
+    return data, found
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+
+
+def _read_recording(text: str, i: int, node: dict[str, Any] | None, pointer: str,
+                    found: dict[str, int]) -> tuple[Any, int]:
+    """The JSON value at ``i`` (no whitespace before it) and the index after it; the containers the
+    trie ``node`` names are read here (recording their elements' places), the rest by the C scanner."""
+    raw_decode = _DECODER.scan_once  # the C scanner itself (raw_decode without its Python wrapper)
+    if node is None or text[i] not in "{[":
+        return raw_decode(text, i)
+    ws = _WS.match
+    if text[i] == "{":
+        pairs: list[tuple[str, Any]] = []
+        i = ws(text, i + 1).end()  # type: ignore[union-attr]
+        if text[i] == "}":
+            return _no_duplicates(pairs), i + 1
+        while True:
+            if text[i] != '"':
+                raise ValueError("expected a key")
+            key, i = _scanstring(text, i + 1)
+            i = ws(text, i).end()  # type: ignore[union-attr]
+            if text[i] != ":":
+                raise ValueError("expected ':'")
+            i = ws(text, i + 1).end()  # type: ignore[union-attr]
+            child = node.get(key) if key != "*" else None
+            if child is None:  # off the recorded paths: the C scanner reads the whole value
+                value, i = raw_decode(text, i)
+            else:
+                value, i = _read_recording(text, i, child, f"{pointer}/{key}", found)
+            pairs.append((key, value))
+            i = ws(text, i).end()  # type: ignore[union-attr]
+            if text[i] == ",":
+                i = ws(text, i + 1).end()  # type: ignore[union-attr]
+            elif text[i] == "}":
+                return _no_duplicates(pairs), i + 1
+            else:
+                raise ValueError("expected ',' or '}'")
+    items: list[Any] = []
+    i = ws(text, i + 1).end()  # type: ignore[union-attr]
+    if text[i] == "]":
+        return items, i + 1
+    child = node.get("*")
+    while True:
+        element = f"{pointer}/{len(items)}"
+        if child is not None:
+            found[element] = i
+        value, i = _read_recording(text, i, child, element, found)
+        items.append(value)
+        i = ws(text, i).end()  # type: ignore[union-attr]
+        if text[i] == ",":
+            i = ws(text, i + 1).end()  # type: ignore[union-attr]
+        elif text[i] == "]":
+            return items, i + 1
+        else:
+            raise ValueError("expected ',' or ']'")
+
+
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
 _INT_BEYOND_DOUBLE_BITS = 1024  # 2**1024 overflows a double
 
 
@@ -402,11 +516,11 @@ def _out_of_bounds(data: Any, limit: int) -> bool:
             return True
         for c in (node.values() if isinstance(node, dict) else node):
             t = type(c)
-            if t is dict or t is list:
-                stack.append((c, depth + 1))
-            elif t is float:
+            if t is float:  # the commonest value of a dataset first
                 if not isfinite(c):
                     return True
+            elif t is dict or t is list:
+                stack.append((c, depth + 1))
             elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
                 return True
     return False

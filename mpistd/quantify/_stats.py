@@ -11,8 +11,23 @@ All functions take plain floats / ints and return plain Python floats.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, Callable
 
 __all__ = ["t_quantile", "t_cdf", "t_two_sided_p", "f_quantile", "f_sf"]
+
+
+def _fdtrc() -> Callable[..., Any]:
+    """scipy.special.fdtrc, imported on first use and then held: f_sf is called for every
+    diagnostic of every fit, and an import statement costs more than the ufunc call itself."""
+    global _FDTRC
+    if _FDTRC is None:
+        from scipy.special import fdtrc
+
+        _FDTRC = fdtrc
+    return _FDTRC
+
+
+_FDTRC: Callable[..., Any] | None = None
 
 
 @lru_cache(maxsize=4096)  # a pure function, asked for the same few df by every fit
@@ -47,6 +62,4 @@ def f_quantile(p: float, dfn: float, dfd: float) -> float:
 
 def f_sf(f: float, dfn: float, dfd: float) -> float:
     """Upper tail P(F > f) of Fisher's F distribution (the one-sided p-value)."""
-    from scipy.special import fdtrc
-
-    return float(fdtrc(dfn, dfd, f))
+    return float((_FDTRC or _fdtrc())(dfn, dfd, f))

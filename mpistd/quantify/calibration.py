@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence, cast
+from typing import Any, Iterable, Sequence, cast
 
 import numpy as np
 
@@ -64,6 +64,9 @@ __all__ = [
     "back_calculated",
     "homoscedasticity",
     "level_means",
+    "Diagnosed",
+    "fit_and_diagnose",
+    "fit_and_diagnose_each",
 ]
 
 #: Accepted ``weighting`` names of :func:`fit_line`.
@@ -292,7 +295,7 @@ def _as_pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _finite(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)
+    return all(map(math.isfinite, values))
 
 
 def _is_zero_ss(ss: float, scale: float) -> bool:
@@ -331,7 +334,7 @@ class _Design:
     functions below would otherwise evaluate each time, so results are bit-for-bit the same.
     """
 
-    __slots__ = ("xa", "finite", "groups", "n_levels", "_weights", "_wls", "_mandel", "_ends", "_range")
+    __slots__ = ("xa", "finite", "groups", "n_levels", "_weights", "_wls", "_mandel", "_ends", "_range", "_lists")
 
     def __init__(self, xa: np.ndarray) -> None:
         self.xa = xa
@@ -346,6 +349,14 @@ class _Design:
         self._mandel: tuple[Any, ...] | Skipped | None = None
         self._ends: tuple[np.ndarray, np.ndarray] | None = None
         self._range: tuple[float, float] | None = None
+        self._lists: tuple[tuple[float, ...], tuple[int, ...]] | None = None
+
+    def level_lists(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        """The distinct levels (ascending) and their counts as Python floats and ints."""
+        if self._lists is None:
+            levels, _inverse, counts = self.groups
+            self._lists = (tuple(levels.tolist()), tuple(int(c) for c in counts.tolist()))
+        return self._lists
 
     def weights_and_mean(self, weighting: str) -> tuple[np.ndarray, float] | Unusable:
         """The mean-1 weights and the raw weights' mean (see _weights_and_mean), once per weighting."""
@@ -417,6 +428,63 @@ _DESIGN_VALUES = 0
 _MAX_DESIGN_VALUES = 200_000  # x values held (each design keeps a few arrays of its size)
 
 
+class _Series:
+    """One series' y with its x design, and what its fit and diagnostics share about y.
+
+    fit_line, lack_of_fit, mandel, homoscedasticity and back_calculated of the same data each
+    check y for finite values, and two of them evaluate Σwᵢyᵢ² or the level means of y; here
+    each is the very expression those functions evaluate, computed once, so the results are
+    bit-for-bit those of the separate calls. Lives as long as one call of
+    :func:`fit_and_diagnose` (or of one public function): nothing about y is remembered after.
+    """
+
+    __slots__ = ("design", "ya", "_y_finite", "_wyy", "_means")
+
+    def __init__(self, xa: np.ndarray, ya: np.ndarray) -> None:
+        self.design = _design(xa)
+        self.ya = ya
+        self._y_finite: bool | None = None
+        self._wyy: dict[str, float] = {}
+        self._means: dict[str, np.ndarray] = {}
+
+    def finite(self) -> bool:
+        """Every x and every y finite."""
+        if not self.design.finite:
+            return False
+        if self._y_finite is None:
+            self._y_finite = bool(np.isfinite(self.ya).all())
+        return self._y_finite
+
+    def wyy(self, weighting: str, w: np.ndarray) -> float:
+        """Σwᵢyᵢ² with the fit's weights ``w`` (those of ``weighting``)."""
+        got = self._wyy.get(weighting)
+        if got is None:
+            ya = self.ya
+            got = self._wyy[weighting] = float(w.dot(ya * ya))
+        return got
+
+    def plain_level_means(self) -> np.ndarray:
+        """The plain mean of y at each level, levels ascending (Σ_level y / count)."""
+        got = self._means.get("")
+        if got is None:
+            levels, inverse, counts = self.design.groups
+            got = self._means[""] = np.bincount(inverse, weights=self.ya, minlength=levels.size) / counts
+        return got
+
+    def level_means(self, weighting: str, w: np.ndarray) -> np.ndarray:
+        """The weighted mean of y at each level (Σ_level wy / Σ_level w) with the fit's weights."""
+        got = self._means.get(weighting)
+        if got is None:
+            if weighting == "none":
+                # w is all 1.0: w·y is y and Σ_level w the count, exactly, so this is the plain mean
+                got = self.plain_level_means()
+            else:
+                d = self.design
+                got = np.bincount(d.groups[1], weights=w * self.ya, minlength=d.n_levels) / d.wls(weighting, w)[4]
+            self._means[weighting] = got
+        return got
+
+
 def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the diagnostics of one fit (and the fits of one calibration) group the same x values
     return _design(xa).groups
@@ -462,11 +530,18 @@ def fit_line(
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
     xa, ya = _as_pair(x, y)
+    with np.errstate(all="ignore"):
+        return _fit_line(_Series(xa, ya), through_origin, weighting)
+
+
+def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unusable:
+    """fit_line of a series (the caller has checked the weighting and set np.errstate)."""
+    xa, ya = s.design.xa, s.ya
     n = int(xa.size)
     if n < 3:
         return Unusable(f"{n} point(s): a line needs at least 3")
-    design = _design(xa)
-    if not (design.finite and np.isfinite(ya).all()):
+    design = s.design
+    if not s.finite():
         return Unusable("non-finite x or y values")
     levels = design.n_levels
     if levels < 2:
@@ -477,29 +552,28 @@ def fit_line(
     w, weight_mean = weights
 
     sw, x_mean, dx, q_x, _w_level = design.wls(weighting, w)
-    with np.errstate(all="ignore"):
-        y_mean = float(w @ ya) / sw
-        dy = ya - y_mean
-        scale = float(w @ (ya * ya))
-        if not (q_x > 0.0) or not math.isfinite(q_x):
-            return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
-        if through_origin:
-            sxx0 = float(w @ (xa * xa))
-            if not (sxx0 > 0.0 and math.isfinite(sxx0)):
-                return Unusable("the x values cannot be told apart from 0 numerically")
-            slope = float(w @ (xa * ya)) / sxx0
-            intercept = 0.0
-            resid = ya - slope * xa
-            df = n - 1
-            ss_tot = scale
-        else:
-            sxx0 = float("nan")  # unused
-            slope = float(w @ (dx * dy)) / q_x
-            intercept = y_mean - slope * x_mean
-            resid = dy - slope * dx
-            df = n - 2
-            ss_tot = float(w @ (dy * dy))
-        ss_res = float(w @ (resid * resid))
+    y_mean = float(w.dot(ya)) / sw
+    dy = ya - y_mean
+    scale = s.wyy(weighting, w)
+    if not (q_x > 0.0) or not math.isfinite(q_x):
+        return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
+    if through_origin:
+        sxx0 = float(w.dot(xa * xa))
+        if not (sxx0 > 0.0 and math.isfinite(sxx0)):
+            return Unusable("the x values cannot be told apart from 0 numerically")
+        slope = float(w.dot(xa * ya)) / sxx0
+        intercept = 0.0
+        resid = ya - slope * xa
+        df = n - 1
+        ss_tot = scale
+    else:
+        sxx0 = float("nan")  # unused
+        slope = float(w.dot(dx * dy)) / q_x
+        intercept = y_mean - slope * x_mean
+        resid = dy - slope * dx
+        df = n - 2
+        ss_tot = float(w.dot(dy * dy))
+    ss_res = float(w.dot(resid * resid))
 
     if not _finite(slope, intercept, ss_res, ss_tot, scale):
         return Unusable("numerical overflow: rescale x or y")
@@ -529,27 +603,12 @@ def fit_line(
               x_mean, y_mean, q_x, s_x0, ci[0], ci[1])
     if not _finite(*values):
         return Unusable("numerical overflow: rescale x or y")
-    return LineFit(
-        slope=float(slope),
-        intercept=float(intercept),
-        slope_se=float(slope_se),
-        intercept_se=float(intercept_se),
-        r_squared=float(r_squared),
-        residual_sd=float(residual_sd),
-        n=n,
-        levels=levels,
-        x_min=design.x_range()[0],
-        x_max=design.x_range()[1],
-        x_mean=float(x_mean),
-        y_mean=float(y_mean),
-        q_x=float(q_x),
-        s_x0=float(s_x0),
-        df=int(df),
-        through_origin=bool(through_origin),
-        weighting=weighting,
-        slope_ci95=(float(ci[0]), float(ci[1])),
-        weight_mean=float(weight_mean),
-    )
+    x_min, x_max = design.x_range()
+    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again
+    return LineFit(float(slope), float(intercept), float(slope_se), float(intercept_se), float(r_squared),
+                   float(residual_sd), n, levels, x_min, x_max, float(x_mean), float(y_mean), float(q_x),
+                   float(s_x0), int(df), bool(through_origin), weighting, (float(ci[0]), float(ci[1])),
+                   float(weight_mean))
 
 
 # --------------------------------------------------------------------------- linearity
@@ -574,7 +633,14 @@ def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
         return Skipped("lack_of_fit", "no usable line")
     xa, ya = _as_pair(x, y)
     _check_data_of_fit(xa, fit)
-    design = _design(xa)
+    with np.errstate(all="ignore"):
+        return _lack_of_fit(_Series(xa, ya), fit)
+
+
+def _lack_of_fit(s: _Series, fit: LineFit) -> LackOfFit | Skipped:
+    """lack_of_fit of a series and its usable line (np.errstate set by the caller)."""
+    xa, ya = s.design.xa, s.ya
+    design = s.design
     levels, inverse, _counts = design.groups
     k = int(levels.size)
     n = int(xa.size)
@@ -588,25 +654,18 @@ def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
     w = design.weights(fit.weighting)
     if isinstance(w, Unusable):  # pragma: no cover - the fit would have been unusable
         return Skipped("lack_of_fit", w.reason)
-    w_level = design.wls(fit.weighting, w)[4]
-    mean_level = np.bincount(inverse, weights=w * ya, minlength=k) / w_level
+    mean_level = s.level_means(fit.weighting, w)
     pe = ya - mean_level[inverse]
-    ss_pe = float(w @ (pe * pe))
-    if _is_zero_ss(ss_pe, float(w @ (ya * ya))):
+    ss_pe = float(w.dot(pe * pe))
+    if _is_zero_ss(ss_pe, s.wyy(fit.weighting, w)):
         return Skipped("lack_of_fit", "zero pure error: the replicates are identical")
     lof = mean_level - (fit.intercept + fit.slope * levels)
-    ss_lof = float(w_level @ (lof * lof))
+    ss_lof = float(design.wls(fit.weighting, w)[4].dot(lof * lof))
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     if not _finite(f, ss_lof, ss_pe):
         return Skipped("lack_of_fit", "numerical overflow")
-    return LackOfFit(
-        f=float(f),
-        df_lof=int(df_lof),
-        df_pe=int(df_pe),
-        ss_lof=ss_lof,
-        ss_pe=ss_pe,
-        p_value=_stats.f_sf(f, df_lof, df_pe),
-    )
+    # f, df_lof, df_pe, ss_lof, ss_pe, p_value
+    return LackOfFit(float(f), int(df_lof), int(df_pe), ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
 
 
 def mandel(x: Any, y: Any) -> Mandel | Skipped:
@@ -623,11 +682,18 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     Skipped when n < 4, fewer than 3 distinct levels, or s²_quad is zero.
     """
     xa, ya = _as_pair(x, y)
+    with np.errstate(all="ignore"):
+        return _mandel(_Series(xa, ya))
+
+
+def _mandel(s: _Series) -> Mandel | Skipped:
+    """mandel of a series (np.errstate set by the caller)."""
+    xa, ya = s.design.xa, s.ya
     n = int(xa.size)
     if n < 4:
         return Skipped("mandel", f"{n} points: Mandel's test needs at least 4")
-    design = _design(xa)
-    if not (design.finite and np.isfinite(ya).all()):
+    design = s.design
+    if not s.finite():
         return Skipped("mandel", "non-finite x or y values")
     if design.n_levels < 3:
         return Skipped("mandel", "fewer than 3 distinct levels: no quadratic can be fitted")
@@ -635,22 +701,21 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     if isinstance(x_part, Skipped):
         return x_part
     z, szz, u, uu = x_part
-    with np.errstate(all="ignore"):
-        yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
-        r_lin = yc - z * (float(z @ yc) / szz)
-        ur = float(u @ r_lin)
-        r_quad = r_lin - (ur / uu) * u
-        ss_quad = float(r_quad @ r_quad)
-        ds2 = ur * ur / uu
+    yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
+    r_lin = yc - z * (float(z.dot(yc)) / szz)
+    ur = float(u.dot(r_lin))
+    r_quad = r_lin - (ur / uu) * u
+    ss_quad = float(r_quad.dot(r_quad))
+    ds2 = ur * ur / uu
     if not _finite(ss_quad, ds2):
         return Skipped("mandel", "numerical overflow")
-    if _is_zero_ss(ss_quad, float(ya @ ya)):
+    if _is_zero_ss(ss_quad, float(ya.dot(ya))):
         return Skipped("mandel", "zero residual variance of the quadratic fit")
     df2 = n - 3
     f = ds2 / (ss_quad / df2)
     if not math.isfinite(f):
         return Skipped("mandel", "numerical overflow")
-    return Mandel(f=float(f), df1=1, df2=int(df2), p_value=_stats.f_sf(f, 1, df2))
+    return Mandel(float(f), 1, int(df2), _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value
 
 
 def _mandel_design(xa: np.ndarray) -> tuple[Any, ...] | Skipped:
@@ -686,16 +751,22 @@ def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackC
     xa, ya = _as_pair(x, y)
     if xa.size == 0:
         return ()
-    levels, inverse, counts = _groups(xa)
-    means = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
+    with np.errstate(all="ignore"):
+        return _back_calculated(_Series(xa, ya), fit)
+
+
+def _back_calculated(s: _Series, fit: LineFit) -> tuple[LevelBackCalc, ...]:
+    """back_calculated of a non-empty series and its usable line (np.errstate set by the caller)."""
+    levels, counts = s.design.level_lists()
+    means = s.plain_level_means()
     x_hat = (means - fit.intercept) / fit.slope
+    isfinite = math.isfinite
     out = []
-    for xl, ym, xh, c in zip(levels.tolist(), means.tolist(), x_hat.tolist(), counts.tolist()):
+    for xl, ym, xh, c in zip(levels, means.tolist(), x_hat.tolist(), counts):
         rel = None if xl == 0.0 else (xh - xl) / xl
-        if rel is not None and not math.isfinite(rel):
+        if rel is not None and not isfinite(rel):
             rel = None
-        out.append(LevelBackCalc(x_level=xl, y_mean=ym, x_hat=xh, relative_error=rel,
-                                 replicates=int(c)))
+        out.append(LevelBackCalc(xl, ym, xh, rel, c))  # x_level, y_mean, x_hat, relative_error, replicates
     return tuple(out)
 
 
@@ -712,8 +783,15 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     xa, ya = _as_pair(x, y)
     if xa.size == 0:
         return Skipped("homoscedasticity", "no data or non-finite values")
-    design = _design(xa)
-    if not (design.finite and np.isfinite(ya).all()):
+    with np.errstate(all="ignore"):
+        return _homoscedasticity(_Series(xa, ya))
+
+
+def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
+    """homoscedasticity of a non-empty series (np.errstate set by the caller)."""
+    ya = s.ya
+    design = s.design
+    if not s.finite():
         return Skipped("homoscedasticity", "no data or non-finite values")
     levels, inverse, counts = design.groups
     if levels.size < 2:
@@ -731,7 +809,7 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     var_low = _sample_variance(y_low)
     var_high = _sample_variance(y_high)
     for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
-        if _is_zero_ss(v * (yy.size - 1), float(yy @ yy)):
+        if _is_zero_ss(v * (yy.size - 1), float(yy.dot(yy))):
             return Skipped("homoscedasticity", f"zero variance at the {name} level")
     if var_high >= var_low:
         f, df1, df2 = var_high / var_low, n_high - 1, n_low - 1
@@ -740,8 +818,8 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     if not math.isfinite(f):
         return Skipped("homoscedasticity", "numerical overflow")
     p = min(1.0, 2.0 * _stats.f_sf(f, df1, df2))
-    return Homoscedasticity(f=float(f), df1=int(df1), df2=int(df2), p_value=float(p),
-                            var_low=var_low, var_high=var_high)
+    # f, df1, df2, p_value, var_low, var_high
+    return Homoscedasticity(float(f), int(df1), int(df2), float(p), var_low, var_high)
 
 
 def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -753,3 +831,52 @@ def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
     levels, inverse, counts = _groups(xa)
     means = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
     return tuple(levels.tolist()), tuple(means.tolist())
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosed:
+    """A line and its diagnostics, as :func:`fit_and_diagnose` returns them."""
+
+    fit: LineFit | Unusable
+    lack_of_fit: LackOfFit | Skipped | None
+    mandel: Mandel | Skipped | None
+    homoscedasticity: Homoscedasticity | Skipped | None
+    back_calculated: tuple[LevelBackCalc, ...]
+
+
+def fit_and_diagnose(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    through_origin: bool = False,
+    weighting: str = "none",
+) -> Diagnosed:
+    """:func:`fit_line` and, when the line is usable, its :func:`lack_of_fit`, :func:`mandel`,
+    :func:`homoscedasticity` and :func:`back_calculated`, in one pass over the data.
+
+    Every value is bit-for-bit that of the separate calls (the same functions run on the same
+    arrays; what they share is computed once: the arrays, the finite check, Σwᵢyᵢ², the level
+    means). An ``Unusable`` line gives ``None`` diagnostics and no back-calculated levels.
+    """
+    return fit_and_diagnose_each([(x, y, through_origin, weighting)])[0]
+
+
+def fit_and_diagnose_each(
+    series: Iterable[tuple[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray, bool, str]],
+) -> list[Diagnosed]:
+    """:func:`fit_and_diagnose` of every (x, y, through_origin, weighting), in order: the fits of a
+    calibration at once (one np.errstate for all, which costs more than a small fit's sums)."""
+    out = []
+    with np.errstate(all="ignore"):
+        for x, y, through_origin, weighting in series:
+            if weighting not in WEIGHTINGS:
+                raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
+            xa, ya = _as_pair(x, y)
+            s = _Series(xa, ya)
+            fit = _fit_line(s, through_origin, weighting)
+            if not isinstance(fit, LineFit):
+                out.append(Diagnosed(fit, None, None, None, ()))
+            else:
+                out.append(Diagnosed(fit, _lack_of_fit(s, fit), _mandel(s), _homoscedasticity(s),
+                                     _back_calculated(s, fit)))
+    return out

@@ -397,9 +397,10 @@ def limits_din32645(
     values = [v for v in (x_ng, x_eg, x_bg, *(span or ()), g) if v is not None]
     if not all(math.isfinite(v) for v in values):  # g too: Q_x near 0 makes it infinite
         return Skipped(name, "numerical overflow")
-    return Limits("DIN 32645", x_ng, x_eg, x_bg, quantification_range=span, g=float(g),
-                  alpha=float(alpha), beta=float(beta), k=float(k), m=int(m),
-                  variance_basis=basis, notes=tuple(notes))
+    # method, decision, detection, quantification limit, quantification_range, g, alpha, beta, k, m,
+    # variance_basis, notes: positional (limits of every fit; a keyword call costs more)
+    return Limits("DIN 32645", x_ng, x_eg, x_bg, span, float(g), float(alpha), float(beta), float(k), int(m),
+                  basis, tuple(notes))
 
 
 def limits_massart(
@@ -449,9 +450,9 @@ def limits_massart(
     g = math.sqrt(bb / qx)
     if not (math.isfinite(x_c) and math.isfinite(g)) or (x_d is not None and not math.isfinite(x_d)):
         return Skipped(name, "numerical overflow")
-    return Limits("Massart 1997", float(x_c), x_d, None, g=float(g),
-                  alpha=float(alpha), beta=float(beta), m=int(m), variance_basis="residual",
-                  notes=notes)
+    # as limits_din32645's, positional; no k
+    return Limits("Massart 1997", float(x_c), x_d, None, None, float(g), float(alpha), float(beta), None, int(m),
+                  "residual", notes)
 
 
 def limits_ich_q2(fit: LineFit | Unusable) -> Limits | Skipped:
@@ -573,7 +574,8 @@ def inverse_predict(
         return Skipped(name, "zero residual variance: no confidence interval")
     if mean_response and m != 1:
         raise ValueError("mean_response takes a single specified mean signal")
-    y_bar = float(ys.mean())
+    with np.errstate(over="ignore"):  # signals near the largest double: an inf mean, judged below
+        y_bar = float(ys.mean())
     b = fit.slope
     s = fit.residual_sd
     df = fit.df

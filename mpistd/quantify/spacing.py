@@ -121,9 +121,10 @@ def _vectorised(values: Any, func: Callable[[float], float], statistic: str, rea
         out = func(v)
         return float(out) if _positive_finite(out) else Skipped(statistic, "numerical overflow")
     result: list[float | None] = []
+    isfinite = math.isfinite  # _positive_finite, inlined: every point of every series passes here
     for v in arr.ravel().tolist():
-        entry = func(v) if _positive_finite(v) else None
-        result.append(float(entry) if entry is not None and _positive_finite(entry) else None)
+        entry = func(v) if isfinite(v) and v > 0.0 else None
+        result.append(float(entry) if entry is not None and isfinite(entry) and entry > 0.0 else None)
     return tuple(result)
 
 

@@ -95,7 +95,7 @@ def reported_fit_matches(ctx: RuleContext) -> Iterator[Hit]:
                                                f"{num(fit.slope, 6)} by {rel * 100:.2f} % (tolerance "
                                                f"{t.slope_relative * 100:g} %) {where}")
             if rf.intercept is not None and not sf.through_origin:
-                scale = max(abs(v) for v in sf.y) if sf.y else 0.0
+                scale = max(map(abs, sf.y)) if sf.y else 0.0
                 limit = t.intercept_fraction_of_max_signal * scale
                 if abs(rf.intercept - fit.intercept) > limit:
                     yield Hit(f"{base}/intercept",

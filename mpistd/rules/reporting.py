@@ -87,12 +87,10 @@ def same_holder_position(ctx: RuleContext) -> Iterator[Hit]:
     for cq in ctx.quantities.calibrations:
         cal = ctx.model.calibrations[cq.index]
         default = _default_position(acqs.get(cal.acquisition))
-        counts: Counter = Counter()
-        for p in cq.points:
-            for pos in p.holder_positions:
-                pos = pos if pos is not None else default
-                if pos is not None:
-                    counts[pos] += 1
+        # every replicate's position, the acquisition's default where it has none (Counter counts in C)
+        counts: Counter = Counter(pos if pos is not None else default
+                                  for p in cq.points for pos in p.holder_positions)
+        counts.pop(None, None)
         if len(counts) > 1:
             yield Hit(cq.pointer, f"replicates of '{cq.id}' were measured at {len(counts)} holder positions ("
                                   f"{_listing(counts)})")

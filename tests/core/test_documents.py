@@ -90,3 +90,54 @@ def test_yaml_alias_bomb_is_bounded() -> None:
 def test_valid_json_round_trips_exactly() -> None:
     data = {"x": [1, 2.5, "s", None, True], "y": {"z": -0.0}}
     assert parse_bytes(json.dumps(data).encode()).data == data
+
+
+# --- the parse that records the repository view's element places in the same pass (issue 17) ---
+
+_CALS_TEXT = (
+    '{"schema_version":"1.0", "calibrations" :\t[\r\n'
+    '  {"id": "a", "points": [{"x": [1, 2, {"fits": [9]}]}], "fits": [ {"metric": "m"} ,\n'
+    '     {"metric": "n"}]},\n'
+    '\n'
+    '  {"fits": []}, 7, {"id": "c/\\u00e9", "fits": [1.5e3, null, "x"]}\n'
+    '], "fits": [{"not": "recorded"}], "tail": {"calibrations": [1]}}\n'
+)
+
+
+def test_recording_parse_gives_json_loads_data_and_the_places_the_full_scanner_gives() -> None:
+    from mpistd.load.documents import Document
+
+    doc = parse_bytes(_CALS_TEXT.encode())
+    assert doc.data == json.loads(_CALS_TEXT)
+    assert list(doc.data) == list(json.loads(_CALS_TEXT))  # key order too
+    # every element of /calibrations and of each calibration's fits, nothing else
+    assert sorted(doc._elements) == ["/calibrations/0", "/calibrations/0/fits/0", "/calibrations/0/fits/1",
+                                     "/calibrations/1", "/calibrations/2", "/calibrations/3",
+                                     "/calibrations/3/fits/0", "/calibrations/3/fits/1", "/calibrations/3/fits/2"]
+    wanted = [*doc._elements, "/calibrations/9", "/calibrations/1/fits/0", "/fits/0", "/tail/calibrations/0"]
+    got = doc.locate_elements(wanted)
+    # the same answer as the full position scanner (a document without the recorded places)
+    full = Document(data=doc.data, text=doc.text, kind="json")
+    assert got == full.locate_elements(wanted)
+    assert got == {p: full.locate(p) for p in doc._elements} | {"/fits/0": full.locate("/fits/0"),
+                                                                "/tail/calibrations/0": full.locate("/tail/calibrations/0")}
+    # by hand: the second calibration's '{' is on line 5, column 3 (after two spaces); the first
+    # fit's '{' on line 2 follows 64 characters, the '[' of "fits" and one space: column 67
+    assert got["/calibrations/1"] == (5, 3)
+    assert got["/calibrations/0/fits/0"] == (2, 67)
+
+
+@pytest.mark.parametrize("text", [
+    '{"calibrations": [{"fits": [1, 2,, 3]}]}',          # a syntax error on the recorded path
+    '{"calibrations": [{"fits": [], "fits": []}]}',        # a duplicate key on it
+    '{"calibrations": [{"fits": [NaN]}]}',                 # a refused constant in it
+    '{"calibrations": [1e400]}',                           # a number beyond a double
+    '{"calibrations": []} {}',                             # extra data
+])
+def test_recording_parse_refuses_what_the_plain_parse_refuses(text: str) -> None:
+    from mpistd.load.documents import parse_json_text
+
+    with pytest.raises(DocumentError) as plain:
+        parse_json_text(text)
+    e = _error(text)
+    assert (e.message, e.line, e.column) == (plain.value.message, plain.value.line, plain.value.column)

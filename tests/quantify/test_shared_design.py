@@ -106,3 +106,87 @@ def test_weightings_on_one_x_do_not_share_their_sums():
     got = {w: _all(x, y, w) for w in ("1/x2", "none", "1/x")}
     assert got == expected
     assert got["none"][0].slope != got["1/x2"][0].slope
+
+
+def _separate(x, y, weighting="none", origin=False):
+    """fit_line and, for a usable line, each diagnostic by its own public function, nothing shared."""
+    calc._DESIGNS.clear()
+    fit = calc.fit_line(x, y, through_origin=origin, weighting=weighting)
+    if not isinstance(fit, calc.LineFit):
+        return (fit, None, None, None, ())
+    return (fit, calc.lack_of_fit(x, y, fit), calc.mandel(x, y), calc.homoscedasticity(x, y),
+            calc.back_calculated(x, y, fit))
+
+
+def _combined(x, y, weighting="none", origin=False):
+    d = calc.fit_and_diagnose(x, y, through_origin=origin, weighting=weighting)
+    return (d.fit, d.lack_of_fit, d.mandel, d.homoscedasticity, d.back_calculated)
+
+
+@pytest.mark.parametrize("weighting,origin", [("none", False), ("1/x", False), ("1/x2", False), ("none", True),
+                                              ("1/x", True)])
+def test_fit_and_diagnose_equals_the_separate_calls_bit_for_bit(weighting, origin):
+    """One pass (the series' finite check, Σwy², level means computed once and shared) gives the
+    very values of the five separate calls: compared with ==, i.e. every float bit for bit."""
+    rng = np.random.default_rng(29)
+    designs = [np.repeat(np.linspace(1, 10, 8), 3), np.repeat([0.5, 1.0, 2.0, 4.0, 8.0], 4),
+               np.linspace(2, 20, 12), np.repeat([1.0, 3.0, 9.0], [2, 5, 3]), np.array([1.0, 2.0, 4.0]),
+               np.repeat([0.001, 0.002, 0.004, 0.008], 3)]
+    checked = 0
+    for x in designs:
+        for _ in range(40):
+            slope = 10 ** rng.uniform(-3, 4)
+            y = rng.normal(0, 50) + slope * x + rng.normal(0, 10 ** rng.uniform(-4, 1), x.size) * slope
+            if rng.random() < 0.3:
+                y = np.round(y, int(rng.integers(0, 4)))
+            expected = _separate(x, y, weighting, origin)
+            calc._DESIGNS.clear()
+            assert _combined(x, y, weighting, origin) == expected
+            assert _combined(list(x), tuple(y), weighting, origin) == expected  # design now shared
+            checked += isinstance(expected[1], calc.LackOfFit)
+    assert checked > 100  # most cases reach the full set of diagnostics, not only skips
+
+
+def test_fit_and_diagnose_of_an_unusable_or_degenerate_series():
+    # 2 points: no line (fit_line's own words), and no diagnostics at all
+    d = calc.fit_and_diagnose([1.0, 2.0], [3.0, 5.0])
+    assert isinstance(d.fit, calc.Unusable) and d.fit.reason == "2 point(s): a line needs at least 3"
+    assert (d.lack_of_fit, d.mandel, d.homoscedasticity, d.back_calculated) == (None, None, None, ())
+    # exact line through 3 levels, 2 replicates each: zero pure error and zero variance are skipped
+    x = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    y = [5.0, 5.0, 7.0, 7.0, 9.0, 9.0]  # y = 3 + 2x
+    assert _combined(x, y) == _separate(x, y)
+    d = calc.fit_and_diagnose(x, y)
+    assert d.fit.slope == 2.0 and d.fit.intercept == 3.0
+    assert isinstance(d.lack_of_fit, calc.Skipped) and isinstance(d.homoscedasticity, calc.Skipped)
+    assert [b.x_hat for b in d.back_calculated] == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError):
+        calc.fit_and_diagnose(x, y, weighting="1/y")
+
+
+def test_level_means_of_unweighted_and_weighted_fits():
+    """Unweighted, lack of fit's weighted level means are the plain means (shared with
+    back_calculated); weighted, they are Σw·y/Σw per level, here by hand: at x = 2 (weights all
+    1/2 before scaling) the mean of 4 and 6 is 5 whatever the scale."""
+    x = np.array([1.0, 1.0, 2.0, 2.0, 4.0])
+    y = np.array([1.0, 3.0, 4.0, 6.0, 9.0])
+    s = calc._Series(x, y)
+    plain = s.plain_level_means()
+    assert plain.tolist() == [2.0, 5.0, 9.0]
+    assert s.level_means("none", np.ones(5)) is plain
+    w = calc._weights(x, "1/x")
+    weighted = calc._Series(x, y).level_means("1/x", w)
+    assert weighted.tolist() == pytest.approx([2.0, 5.0, 9.0], rel=1e-15)
+
+
+def test_ndarray_dot_is_the_kernel_of_the_matmul_operator_bit_for_bit():
+    """calibration.py sums with ``a.dot(b)`` where it wrote ``a @ b`` (less dispatch per call): both
+    reach numpy's one dot kernel for 1-D float arrays, so every sum is the same float. Should a
+    numpy release route them differently, this fails before any output changes."""
+    rng = np.random.default_rng(41)
+    for _ in range(5000):
+        n = int(rng.integers(1, 80))
+        a = rng.normal(0, 10 ** rng.uniform(-6, 6), n)
+        b = np.ones(n) if rng.random() < 0.4 else rng.normal(0, 10 ** rng.uniform(-6, 6), n)
+        assert float(a.dot(b)) == float(a @ b)
+        assert float(b.dot(a * a)) == float(b @ (a * a))

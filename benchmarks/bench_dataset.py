@@ -1,0 +1,204 @@
+"""CPU time of validating one dataset in-process, by stage, against the floor (issue 17, item 1).
+
+Generates N datasets of the bench tree (benchmarks/_tree.py: 6 series × 8 levels × 3
+replicates, 4 metrics, a quantification; ~50 kB each) and, in this one process, times
+`pipeline.validate_file(path, options, display, keep_quantities=False)` — what
+`mpistd validate` calls per dataset — with `time.process_time()` (CPU time, so the other
+users of a shared machine disturb it little). The floor is measured in the same run on the same
+files: reading the bytes and `json.loads`. Every pass is repeated; the script prints the median
+and the spread (min–max) of each figure.
+
+A second, instrumented pass wraps the stages to say where the time goes:
+read (`read_document`), schema (`schema.check_document` + `check_references`),
+model (`parse_dataset`), quantities (`compute_quantities`), rules (every rule's check,
+drained), describe (`comparability.describe`), and the rest (emitting, sorting, the result).
+The wrappers cost a little, so the instrumented total is a bit above the plain one.
+
+With ``--base REV`` the same measurement is first run on that commit's ``mpistd/`` (extracted
+with ``git archive`` into a temporary folder, as benchmarks/compare_outputs.py does; no worktree
+is touched), in a separate process, so that before and after are printed by one command.
+
+    python benchmarks/bench_dataset.py [--n 200] [--repeat 5] [--keep-quantities] [--base 34153e6]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tree import write_tree  # noqa: E402
+
+STAGES = ("read", "schema", "model", "quantities", "rules", "describe", "rest")
+
+
+def floor_pass(paths: list[Path]) -> float:
+    t = time.process_time()
+    for p in paths:
+        json.loads(p.read_bytes())
+    return (time.process_time() - t) / len(paths)
+
+
+def plain_pass(paths: list[Path], options: Any, keep: bool) -> float:
+    from mpistd.pipeline import validate_file
+
+    t = time.process_time()
+    for p in paths:
+        r = validate_file(p, options, p.name, keep_quantities=keep)
+        if r.status == "internal_error":
+            raise SystemExit(f"internal error on {p}: {r.error}")
+    return (time.process_time() - t) / len(paths)
+
+
+class _Timed:
+    """Patches module attributes with wrappers adding their CPU time to a stage."""
+
+    def __init__(self) -> None:
+        self.spent = dict.fromkeys(STAGES, 0.0)
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, module: Any, name: str, stage: str) -> None:
+        original = getattr(module, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[stage] += time.process_time() - t
+
+        self._undo.append((module, name, original))
+        setattr(module, name, timed)
+
+    def wrap_rules(self, registry: Any) -> None:
+        original = registry.checks
+        spent = self.spent
+
+        class Rule:
+            def __init__(self, rule: Any) -> None:
+                self.id = rule.id
+                self._check = rule.check
+
+            def check(self, ctx: Any) -> list[Any]:
+                t = time.process_time()
+                try:
+                    return list(self._check(ctx))
+                finally:
+                    spent["rules"] += time.process_time() - t
+
+        def checks(*args: Any, **kwargs: Any) -> list[Any]:
+            return [Rule(r) for r in original(*args, **kwargs)]
+
+        self._undo.append((registry, "checks", original))
+        registry.checks = checks
+
+    def undo(self) -> None:
+        for module, name, original in reversed(self._undo):
+            setattr(module, name, original)
+
+
+def staged_pass(paths: list[Path], options: Any, keep: bool) -> dict[str, float]:
+    import mpistd.comparability as comparability
+    import mpistd.pipeline as pipeline
+    import mpistd.quantities as quantities
+    import mpistd.rules.registry as registry
+    import mpistd.standard.model as model
+    import mpistd.standard.references as references
+    import mpistd.standard.schema as schema
+
+    timer = _Timed()
+    timer.wrap(pipeline, "read_document", "read")
+    timer.wrap(schema, "check_document", "schema")
+    timer.wrap(references, "check_references", "schema")
+    timer.wrap(model, "parse_dataset", "model")
+    timer.wrap(quantities, "compute_quantities", "quantities")
+    timer.wrap(comparability, "describe", "describe")
+    timer.wrap_rules(registry)
+    try:
+        t = time.process_time()
+        for p in paths:
+            pipeline.validate_file(p, options, p.name, keep_quantities=keep)
+        total = time.process_time() - t
+    finally:
+        timer.undo()
+    out = {k: v / len(paths) for k, v in timer.spent.items()}
+    out["rest"] = total / len(paths) - sum(out.values())
+    out["total"] = total / len(paths)
+    return out
+
+
+def _fmt(values: list[float], scale: float = 1e3) -> str:
+    med = statistics.median(values)
+    return f"{med * scale:7.3f} ({min(values) * scale:.3f}–{max(values) * scale:.3f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--keep-quantities", action="store_true",
+                    help="also turn the quantities into plain data (what --format json does)")
+    ap.add_argument("--base", help="also measure this commit's mpistd/ first (git archive, separate process)")
+    ap.add_argument("--code", help=argparse.SUPPRESS)  # internal: import mpistd from this folder
+    args = ap.parse_args()
+    if args.base:
+        _run_base(args)
+    if args.code:
+        sys.path.insert(0, args.code)
+    import mpistd
+
+    print(f"mpistd from {Path(mpistd.__file__).parent}")
+    from mpistd.config import Options
+
+    options = Options()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_tree(Path(tmp), args.n)
+        plain_pass(paths[: min(20, len(paths))], options, args.keep_quantities)  # warm up: imports, schema
+        floors, totals, ratios = [], [], []
+        stages: dict[str, list[float]] = {k: [] for k in (*STAGES, "total")}
+        for _ in range(args.repeat):
+            f = floor_pass(paths)
+            v = plain_pass(paths, options, args.keep_quantities)
+            floors.append(f)
+            totals.append(v)
+            ratios.append(v / f)
+            for k, x in staged_pass(paths, options, args.keep_quantities).items():
+                stages[k].append(x)
+    print(f"{args.n} datasets, {args.repeat} passes; CPU ms per dataset: median (min–max)")
+    print(f"  floor (read + json.loads) {_fmt(floors)}")
+    print(f"  validate_file             {_fmt(totals)}")
+    print(f"  ratio to the floor        {statistics.median(ratios):7.2f} ({min(ratios):.2f}–{max(ratios):.2f})")
+    print("  by stage (instrumented pass):")
+    total = statistics.median(stages["total"])
+    for k in (*STAGES, "total"):
+        share = statistics.median(stages[k]) / total * 100
+        print(f"    {k:<11} {_fmt(stages[k])}  {share:5.1f} %")
+
+
+def _run_base(args: argparse.Namespace) -> None:
+    import io
+    import subprocess
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", args.base, "mpistd", "schemas"],
+                             check=True, capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--n", str(args.n), "--repeat", str(args.repeat),
+               "--code", tmp] + (["--keep-quantities"] if args.keep_quantities else [])
+        print(f"--- base {args.base}")
+        sys.stdout.flush()
+        subprocess.run(cmd, check=True, cwd=tmp)
+    print("--- this checkout")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
