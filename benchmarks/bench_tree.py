@@ -70,7 +70,7 @@ def bytes_per_result(files: list[Path], count: int = 20) -> tuple[float, float]:
     from mpistd.pipeline import _work, validate_file
 
     jobs = collect(files[:count], Options(), None)
-    sent = [len(pickle.dumps(_work(j, keep_quantities=False, reproducible=False, token="bench", packed=True),
+    sent = [len(pickle.dumps(_work(j, keep_quantities=False, reproducible=False, token="bench", packed=False),
                              protocol=pickle.HIGHEST_PROTOCOL)) for j in jobs]
     whole = [len(pickle.dumps(validate_file(j.path, j.options, j.display, keep_quantities=False),
                               protocol=pickle.HIGHEST_PROTOCOL)) for j in jobs]

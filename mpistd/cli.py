@@ -241,6 +241,16 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
     return text
 
 
+def render_pieces(report: Any, fmt: str, **kwargs: Any) -> Any:
+    """:func:`render_report`'s text in pieces: the JSON result one dataset at a time (a run over
+    many datasets never holds the whole text), the other formats in one piece."""
+    if fmt == "json":
+        from mpistd.render.json import iter_json
+
+        return iter_json(report)
+    return iter([render_report(report, fmt, **kwargs)])
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
@@ -276,10 +286,11 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
                                 with_repository=keep or bool(summary_targets))
         colour = use_colour()
         if not any(path is None for _, path in summary_targets):  # a summary on stdout replaces the report
-            click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
-                                     terminal=sys.stdout.isatty(), debug=debug), nl=False, color=colour)
+            for piece in render_pieces(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
+                                       terminal=sys.stdout.isatty(), debug=debug):
+                click.echo(piece, nl=False, color=colour)
         for f, target in targets:
-            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category,
+            write_atomic(target, render_pieces(report, f, srcroot=srcroot, sarif_category=sarif_category,
                                                debug=debug))
         _write_summaries(report, summary_targets, previous)
         _report_internal_errors(report, debug)

@@ -239,6 +239,13 @@ class Report:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        out = self.head_dict()
+        out["datasets"] = [r.to_dict() for r in self.results]
+        return out
+
+    def head_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``datasets`` empty (the key in its place): for writing the
+        datasets one at a time (mpistd.render.json.iter_json)."""
         return {
             "$schema": REPORT_SCHEMA_ID,
             "tool": {"name": "mpistd", "version": self.mpistd_version},
@@ -249,7 +256,7 @@ class Report:
             "ok": self.ok,
             "exit_code": int(self.exit_code),
             "counts": self.counts(),
-            "datasets": [r.to_dict() for r in self.results],
+            "datasets": [],
             "run": self.run,
         }
 

@@ -373,15 +373,16 @@ def run(selected: list[Any], base: Any, *, config: Path | None = None, shard: tu
     def accept(item: Any) -> None:
         i = len(results)
         if store:
-            results.append_packed(item)
+            results.append_packed(item, selected[i].display)
             fold.add(i, item.record)
         else:
             result, record = item
             results.append(result)
             fold.add(i, record)
 
-    work = partial(_work, keep_quantities=keep_quantities, reproducible=reproducible, token=token, packed=store)
-    failed = partial(_prepared, reproducible=reproducible, token=token, packed=store)
+    packed = with_repository if store else None  # None: not packed; else pack with or without the blocks
+    work = partial(_work, keep_quantities=keep_quantities, reproducible=reproducible, token=token, packed=packed)
+    failed = partial(_prepared, reproducible=reproducible, token=token, packed=packed)
     try:
         _validate_jobs(selected, jobs, work, accept, lambda: len(results), failed)
     finally:
@@ -410,7 +411,7 @@ def finish_one(result: DatasetResult, opts: Any, *, config: Path | None, reprodu
     """The Report of one dataset validated in memory (an API mapping), with the repository step."""
     from mpistd.repository import Fold
 
-    result, record = _prepared(result, reproducible=reproducible, token=None, packed=False)
+    result, record = _prepared(result, reproducible=reproducible, token=None, packed=None)
     fold = Fold()
     fold.add(0, record)
     return finish([result], fold, opts, opts, config=config, shard=None, reproducible=reproducible)
@@ -433,24 +434,25 @@ def run_options_record(base: Any, config: Path | None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ one dataset
 
 
-def _work(job: Any, *, keep_quantities: bool, reproducible: bool, token: str, packed: bool) -> Any:
+def _work(job: Any, *, keep_quantities: bool, reproducible: bool, token: str, packed: bool | None) -> Any:
     """Validate one dataset (in a worker, or in the parent) and prepare what goes to the parent."""
     result = validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities, refusal=job.refusal)
     return _prepared(result, reproducible=reproducible, token=token, packed=packed)
 
 
-def _prepared(result: DatasetResult, *, reproducible: bool, token: str | None, packed: bool) -> Any:
-    """The result with its repository record (mpistd.repository.dataset_record), packed for the
-    store or as (result, record)."""
+def _prepared(result: DatasetResult, *, reproducible: bool, token: str | None, packed: bool | None) -> Any:
+    """The result with its repository record (mpistd.repository.dataset_record): packed for the
+    store (``packed``: True with its repository block, False with only what the repository rules
+    read back) or, ``packed`` None, as (result, record)."""
     from mpistd.repository import dataset_record
 
     if reproducible:  # --reproducible: no timings either (JUnit's time), as a merged result has none
         result.seconds = None
     record = dataset_record(result.repository, _KNOWN.setdefault(token, set()) if token is not None else None)
-    if packed:
+    if packed is not None:
         from mpistd.store import pack
 
-        return pack(result, record)
+        return pack(result, record, with_repository=packed)
     return result, record
 
 

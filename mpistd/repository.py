@@ -313,6 +313,25 @@ def dataset_record(block: Mapping[str, Any] | None, known: set[str] | None = Non
     return tuple(out)
 
 
+def rule_entries(block: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The part of a block that :func:`apply_rules` reads once a rule fired (each fit's pointer,
+    position and dispositions), in the block's shape: what a run keeps of a block when no output
+    writes the blocks. Equal dispositions are one object (pickled once)."""
+    if not block:
+        return None
+    shared: dict[str, Any] = {}
+    series = []
+    for s in block.get("series") or ():
+        fits = []
+        for fit in s.get("fits") or ():
+            rules = fit.get("rules")
+            text = json.dumps(rules, sort_keys=True)
+            fits.append({"pointer": fit["pointer"], "line": fit.get("line"), "column": fit.get("column"),
+                         "rules": shared.setdefault(text, rules)})
+        series.append({"fits": fits})
+    return {"series": series}
+
+
 class _FoldGroup:
     __slots__ = ("group", "datasets", "sensitivities", "statuses", "pointers")
 
@@ -369,17 +388,20 @@ class Fold:
         groups = []
         for fg in ordered:
             judged = [k for k, s in enumerate(fg.statuses) if s == too_few]
-            loo: dict[int, LeaveOneOut] = {}
             statuses = fg.statuses
+            loo: dict[int, LeaveOneOut] = {}  # of the flagged units only
             if len(judged) >= min_group:
                 statuses = bytearray(fg.statuses)
-                results = leave_one_out([math.log(fg.sensitivities[k]) for k in judged], equal_within=1e-9)
-                for k, r in zip(judged, results):
-                    loo[k] = r
-                    statuses[k] = _CODE["outlier" if r.outlier else ("within" if r.judged else "not judged: MAD 0")]
+                for k, r in zip(judged, leave_one_out([math.log(fg.sensitivities[k]) for k in judged],
+                                                      equal_within=1e-9)):
+                    status = "outlier" if r.outlier else ("within" if r.judged else "not judged: MAD 0")
+                    statuses[k] = _CODE[status]
+                    if status in _FLAGGED:
+                        loo[k] = r
             g = fg.group
             group = Group(id=g.id, key=g.key, label=g.label, metric=g.metric, unit_label=g.unit_label,
                           compared=g.compared, judged_datasets=len(judged))
+            del judged
             for k, code in enumerate(statuses):
                 status = _STATUSES[code]
                 if status in _FLAGGED:

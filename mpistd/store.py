@@ -42,12 +42,18 @@ def tally(result: DatasetResult) -> tuple[int, int, int, int, int]:
     return (c["error"], c["warning"], c["info"], len(result.suppressed), flags)
 
 
-def pack(result: DatasetResult, record: Any = None) -> Packed:
+def pack(result: DatasetResult, record: Any = None, *, with_repository: bool = True) -> Packed:
+    """``with_repository`` False: of the repository block only what the repository rules read
+    back (mpistd.repository.rule_entries), as no output writes it."""
     block, result.repository = result.repository, None
     try:
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         result.repository = block
+    if not with_repository:
+        from mpistd.repository import rule_entries
+
+        block = rule_entries(block)
     return Packed(result.path, data, pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL), tally(result), record)
 
 
@@ -74,7 +80,7 @@ class ResultStore(Sequence[DatasetResult]):
         start, self._end = self._end, self._end + len(data)
         return start
 
-    def _put(self, i: int | None, packed: Packed) -> None:
+    def _put(self, i: int | None, packed: Packed, path: str | None = None) -> None:
         start = self._write(packed.result + packed.block)
         where = (start, len(packed.result), len(packed.block))
         e, w, n, s, flags = packed.tally
@@ -82,32 +88,32 @@ class ResultStore(Sequence[DatasetResult]):
             self._where.extend(where)
             self._counts.extend((e, w, n, s))
             self._flags.append(flags)
-            self._paths.append(packed.path)
+            self._paths.append(path if path == packed.path else packed.path)
         else:
             self._where[3 * i:3 * i + 3] = array("q", where)
             self._counts[4 * i:4 * i + 4] = array("l", (e, w, n, s))
             self._flags[i] = flags
             self._paths[i] = packed.path
 
-    def append_packed(self, packed: Packed) -> None:
-        self._put(None, packed)
+    def append_packed(self, packed: Packed, path: str | None = None) -> None:
+        """``path``: an equal string to keep instead of the packed one (the job's display path)."""
+        self._put(None, packed, path)
 
     def append(self, result: DatasetResult) -> None:
-        self._put(None, pack(result))
+        self._put(None, pack(result, with_repository=self.with_repository))
 
     def __setitem__(self, i: int, result: DatasetResult) -> None:
         """Write a changed result back (its repository block stays the stored one when it has none)."""
         i = range(len(self))[i]
         if result.repository is None:
-            block = self.repository_of(i)
-            result.repository = block
+            result.repository = self.repository_of(i)
             try:
                 packed = pack(result)
             finally:
                 if not self.with_repository:
                     result.repository = None
         else:
-            packed = pack(result)
+            packed = pack(result, with_repository=self.with_repository)
         self._put(i, packed)
 
     # ---------------------------------------------------------------- reading

@@ -92,7 +92,8 @@ def test_the_result_store_gives_back_what_was_stored_and_its_totals() -> None:
         assert len(store) == 5
         for got, want in zip(store, results):
             assert got.to_dict() == {**want.to_dict(), "repository": want.repository if with_repository else None}
-        assert store.repository_of(0) == {"format": 1, "series": []}
+        # without the blocks (no output writes them) only what the repository rules read back is kept
+        assert store.repository_of(0) == ({"format": 1, "series": []} if with_repository else {"series": []})
         changed = store[4]
         changed.findings = [finding("MPI060", Severity.INFO)]
         store[4] = changed
@@ -108,3 +109,24 @@ def test_the_result_store_gives_back_what_was_stored_and_its_totals() -> None:
             assert on_disk.exit_code == in_memory.exit_code == 3
             assert list(on_disk.rows()) == list(in_memory.rows())
         store.close()
+
+
+def test_the_json_result_in_pieces_is_the_json_of_the_whole_report() -> None:
+    """mpistd.render.json.iter_json (one dataset at a time) against json.dumps of Report.to_dict()
+    (the definition of the JSON result) plus the guard, for 0, 1 and 3 datasets whose texts hold
+    a line break, U+2028, '##[' and non-ASCII characters."""
+    import json
+
+    from mpistd._text import guard_json
+    from mpistd.findings import DatasetResult, Finding, Report, Severity
+    from mpistd.render.json import iter_json, render_json
+
+    tricky = "two\nlines \u2028 ##[error] µg Fe \u00e9"
+    results = [DatasetResult(path=f"d{i}/{tricky}", title=tricky, quantities={"a": [1.5, None, {"b": []}]},
+                             findings=[Finding(rule="MPI010", severity=Severity.WARNING, message=tricky)],
+                             repository={"format": 1, "series": [], "lab": tricky}) for i in range(3)]
+    for n in (0, 1, 3):
+        report = Report(results=results[:n], created="2026-01-01T00:00:00+00:00", run={"shard": None})
+        whole = guard_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        assert "".join(iter_json(report)) == render_json(report) == whole
+        assert json.loads(whole)["datasets"] == [r.to_dict() for r in results[:n]]
