@@ -47,7 +47,7 @@ def tracer_key(tracer: Mapping[str, Any]) -> str:
     return _fold(tracer.get("name")) or "(tracer not named)"
 
 
-def group_key(series: Mapping[str, Any], metric: str) -> dict[str, Any]:
+def group_key(series: Mapping[str, Any], metric: str | None) -> dict[str, Any]:
     """What two series must share to be compared (plain, JSON-ready)."""
     scanner = series.get("scanner") or {}
     acq = series.get("acquisition") or {}
@@ -185,20 +185,25 @@ def entries_from_json(datasets: Iterable[Mapping[str, Any]]) -> list[Entry]:
 
 
 def _block_members(i: int, block: Mapping[str, Any], groups: dict[str, Group],
-                   ids: dict[str, str]) -> dict[str, list[Member]]:
-    """One dataset's members, by group id (in the block's order); new groups are added to ``groups``."""
+                   ids: dict[tuple[str, str], str]) -> dict[str, list[Member]]:
+    """One dataset's members, by group id (in the block's order); new groups are added to
+    ``groups``; ``ids`` remembers the group id of (the series' canonical key text without the
+    metric, metric)."""
     out: dict[str, list[Member]] = {}
     for series in block.get("series") or ():
         per_cell = series.get("independent_variable") == "cell_count"
         env_kind = (series.get("environment") or {}).get("kind")
         compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
-        for fit in series.get("fits") or ():
-            key = group_key(series, fit["metric"])
-            frozen = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            gid = ids.get(frozen)
+        fits = series.get("fits") or ()
+        # what the series' fits share of their group key, as canonical text, once per series
+        base = json.dumps(group_key(series, None), sort_keys=True, separators=(",", ":"), ensure_ascii=False) \
+            if fits else ""
+        for fit in fits:
+            gid = ids.get((base, fit["metric"]))  # type: ignore[call-overload]
             if gid is None:
-                gid = ids[frozen] = group_id(key)
+                gid = ids[(base, fit["metric"])] = group_id(group_key(series, fit["metric"]))  # type: ignore[index]
             if gid not in groups:
+                key = group_key(series, fit["metric"])
                 groups[gid] = Group(
                     id=gid, key=key, label=_label(series, key), metric=fit["metric"],
                     unit_label="a.u. per cell" if per_cell else "a.u. per µg Fe",
@@ -219,7 +224,7 @@ def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
     from mpistd.comparability import FORMAT
 
     groups: dict[str, Group] = {}
-    ids: dict[str, str] = {}  # canonical key text -> group id
+    ids: dict[tuple[str, str], str] = {}
     unsupported = []
     for i, e in enumerate(entries):
         block = e.block
@@ -287,6 +292,10 @@ class FlaggedMember:
     pointer: str
 
 
+_RECORD_GROUPS: dict[str, Group] = {}  # dataset_record's groups (their members are not kept)
+_RECORD_IDS: dict[tuple[str, str], str] = {}
+
+
 def dataset_record(block: Mapping[str, Any] | None, known: set[str] | None = None) -> tuple[Any, ...] | None:
     """What the repository rules need of one dataset's block, small and plain (it crosses from a
     worker to the parent): per group it appears in, ``(group id, group or None, units)`` with
@@ -299,9 +308,12 @@ def dataset_record(block: Mapping[str, Any] | None, known: set[str] | None = Non
         return None
     if block.get("format") != FORMAT:
         return ("unsupported",)
-    groups: dict[str, Group] = {}
+    if len(_RECORD_GROUPS) > 4096:  # a per-process cache of the groups seen (a run has few)
+        _RECORD_GROUPS.clear()
+        _RECORD_IDS.clear()
+    groups = _RECORD_GROUPS
     out = []
-    for gid, members in _block_members(0, block, groups, {}).items():
+    for gid, members in _block_members(0, block, groups, _RECORD_IDS).items():
         meta = None
         if known is None or gid not in known:
             g = groups[gid]
