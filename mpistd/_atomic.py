@@ -78,6 +78,9 @@ def check_target(path: str | os.PathLike, *, folder: bool = False) -> None:
         pass
 
 
+_BLOCK = 2**20
+
+
 def write_atomic(path: str | os.PathLike, data: str | bytes | Iterable[str], *, encoding: str = "utf-8") -> Path:
     """``data``: text, bytes, or text in pieces (written as they come, e.g. a JSON result one
     dataset at a time)."""
@@ -94,8 +97,16 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Iterable[str], *, 
         raise OutputError(target, exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            for piece in pieces:
-                fh.write(piece.encode(encoding) if isinstance(piece, str) else piece)
+            buffered: list[bytes] = []
+            size = 0
+            for piece in pieces:  # written in blocks of at least 1 MiB: few system calls, little memory
+                buffered.append(piece.encode(encoding) if isinstance(piece, str) else piece)
+                size += len(buffered[-1])
+                if size >= _BLOCK:
+                    fh.write(b"".join(buffered))
+                    buffered, size = [], 0
+            if buffered:
+                fh.write(b"".join(buffered))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
