@@ -189,20 +189,21 @@ class Report:
         """How many datasets fail at the fail level."""
         store = self._store()
         if store is not None:
-            return store.failing(self.fail_level)
+            return int(store.failing(self.fail_level))
         return sum(1 for r in self.results if r.fails(self.fail_level))
 
     def suppressed_count(self) -> int:
         store = self._store()
         if store is not None:
-            return store.suppressed_count()
+            return int(store.suppressed_count())
         return sum(len(r.suppressed) for r in self.results)
 
     def rows(self) -> Iterable[tuple[str, bool, int, int, int]]:
         """(path, internal error, errors, warnings, infos) of every dataset, in order."""
         store = self._store()
         if store is not None:
-            return store.rows()
+            rows: Iterable[tuple[str, bool, int, int, int]] = store.rows()
+            return rows
         return ((r.path, r.internal_error, *r.counts().values()) for r in self.results)  # type: ignore[misc]
 
     @property
@@ -231,7 +232,8 @@ class Report:
     def counts(self) -> dict[str, int]:
         store = self._store()
         if store is not None:
-            return store.counts()
+            totals: dict[str, int] = store.counts()
+            return totals
         out = {s.value: 0 for s in Severity}
         for r in self.results:
             for k, v in r.counts().items():
