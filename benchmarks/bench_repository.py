@@ -73,14 +73,16 @@ results = [dataset_from_dict(d, "bench") for d in data]
 del data
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-analysis = apply_rules(results)
+apply_rules(results)
+analysis = analyse(entries_from_results(results))
 text = summary_json(summary(analysis, tool_version="bench", schema_version="1.0"))
 elapsed = time.perf_counter() - t
 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 del analysis, text
 import tracemalloc  # the step again (idempotent: earlier repository findings are dropped first), traced
 tracemalloc.start()
-analysis = apply_rules(results)
+apply_rules(results)
+analysis = analyse(entries_from_results(results))
 text = summary_json(summary(analysis, tool_version="bench", schema_version="1.0"))
 traced = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()

@@ -7,7 +7,10 @@ the same files. Peak memory (max RSS of mpistd and its workers) is measured for 
 datasets (or --rss-n), to show it does not grow with the count. On a shared machine the
 parallel run can only be as fast as the cores it gets: the run first times a pure-Python task
 in one process and in two, and prints how much faster two were, so a --jobs 2 ratio can be read
-against the capacity that was really there.
+against the capacity that was really there. Each mpistd run also reports the CPU time of its
+parent process and of its workers apart (resource.getrusage in the process that runs mpistd:
+RUSAGE_SELF and RUSAGE_CHILDREN), per dataset, which other users of the machine disturb less
+than the wall clock; and the bytes a worker sends back per dataset (the pickled result).
 
     python benchmarks/bench_tree.py [--n 1000] [--rss-n 10000] [--repeat 2]
 """
@@ -28,13 +31,50 @@ from _tree import write_tree  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, int, int]:
+#: runs mpistd's command line in this process and, at exit, writes its own CPU time and its
+#: workers' (children's) to stderr
+WRAPPER = ("import atexit,os,resource,sys\n"
+           "def _cpu():\n"
+           "    s=resource.getrusage(resource.RUSAGE_SELF); c=resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+           "    os.write(2, ('\\nBENCH-CPU %r %r %r\\n' % (s.ru_utime+s.ru_stime, c.ru_utime+c.ru_stime, "
+           "s.ru_maxrss)).encode())\n"
+           "atexit.register(_cpu)\n"
+           "sys.argv=['mpistd',*sys.argv[1:]]\n"
+           "from mpistd.cli import main\n"
+           "main()\n")
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, int, int, tuple[float, float, int] | None]:
+    """(wall s, exit code, peak RSS KiB, (parent CPU s, workers' CPU s, parent peak RSS KiB) of a WRAPPER run)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, proc.returncode, max(peak, before)
+    cpu = None
+    for line in proc.stderr.splitlines():
+        if line.startswith("BENCH-CPU "):
+            parent, workers, rss = line.split()[1:]
+            cpu = (float(parent), float(workers), int(rss))
+    return elapsed, proc.returncode, max(peak, before), cpu
+
+
+def bytes_per_result(files: list[Path], count: int = 20) -> tuple[float, float]:
+    """Mean pickled bytes a worker sends back per dataset (what the run sends with the default
+    output: mpistd.store.Packed), and of the whole DatasetResult (what was sent before)."""
+    import pickle
+
+    sys.path.insert(0, str(ROOT))
+    from mpistd.collect import collect
+    from mpistd.config import Options
+    from mpistd.pipeline import _work, validate_file
+
+    jobs = collect(files[:count], Options(), None)
+    sent = [len(pickle.dumps(_work(j, keep_quantities=False, reproducible=False, token="bench", packed=False),
+                             protocol=pickle.HIGHEST_PROTOCOL)) for j in jobs]
+    whole = [len(pickle.dumps(validate_file(j.path, j.options, j.display, keep_quantities=False),
+                              protocol=pickle.HIGHEST_PROTOCOL)) for j in jobs]
+    return sum(sent) / len(sent), sum(whole) / len(whole)
 
 
 def compile_bytecode() -> None:
@@ -94,13 +134,21 @@ def main() -> None:
         print(f"parallel capacity now: 2 processes ran {parallel_capacity():.2f}x as fast as 1 on a CPU-bound task")
         floor = min(timed([sys.executable, "-c", floor_code, str(root)], env)[0] for _ in range(3))
         print(f"floor (read + json.loads in one process): {floor:.2f} s = {args.n / floor:,.0f} datasets/s")
-        base = [sys.executable, "-m", "mpistd", "validate", str(root)]
+        base = [sys.executable, "-c", WRAPPER, "validate", str(root)]
         for jobs in (1, 2):
             runs = [timed(base + ["--jobs", str(jobs)], env) for _ in range(args.repeat)]
             best = min(r[0] for r in runs)
             codes = {r[1] for r in runs}
             print(f"mpistd --jobs {jobs}: {best:.2f} s = {args.n / best:,.0f} datasets/s "
                   f"({best / floor:.1f}x the floor; exit {sorted(codes)})")
+            for k, r in enumerate(runs):
+                if r[3] is not None:
+                    parent, workers, rss = r[3]
+                    print(f"    run {k + 1}: {r[0]:.2f} s wall; CPU parent {parent:.2f} s "
+                          f"({parent / args.n * 1000:.2f} ms/dataset), workers {workers:.2f} s "
+                          f"({workers / args.n * 1000:.2f} ms/dataset); parent peak RSS {rss / 1024:.0f} MiB")
+        sent, whole = bytes_per_result(files)
+        print(f"bytes a worker sends back per dataset: {sent:,.0f} (the whole DatasetResult pickled: {whole:,.0f})")
         small_root = Path(tmp) / "small"
         write_tree(small_root, 100)
         big_n = args.rss_n or args.n

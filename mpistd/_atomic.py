@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 
 class OutputError(OSError):
@@ -77,10 +78,18 @@ def check_target(path: str | os.PathLike, *, folder: bool = False) -> None:
         pass
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+_BLOCK = 2**20
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes | Iterable[str], *, encoding: str = "utf-8") -> Path:
+    """``data``: text, bytes, or text in pieces (written as they come, e.g. a JSON result one
+    dataset at a time)."""
     target = Path(path)
     _refuse_non_regular(target)
-    payload = data.encode(encoding) if isinstance(data, str) else data
+    if isinstance(data, (str, bytes)):
+        pieces: Iterable[str | bytes] = [data.encode(encoding) if isinstance(data, str) else data]
+    else:
+        pieces = data
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -88,7 +97,16 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
         raise OutputError(target, exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            buffered: list[bytes] = []
+            size = 0
+            for piece in pieces:  # written in blocks of at least 1 MiB: few system calls, little memory
+                buffered.append(piece.encode(encoding) if isinstance(piece, str) else piece)
+                size += len(buffered[-1])
+                if size >= _BLOCK:
+                    fh.write(b"".join(buffered))
+                    buffered, size = [], 0
+            if buffered:
+                fh.write(b"".join(buffered))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

@@ -185,13 +185,15 @@ def _check_rule_ids(ids: tuple[str, ...]) -> None:
 
 def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs: int | None,
                    shard: tuple[int, int] | None, keep_quantities: bool, reproducible: bool = False, *,
-                   isolated: bool = False, follow_symlinks: bool = False, selected: list[Any] | None = None) -> Any:
-    """Collect datasets and validate them (in a process pool when worthwhile); returns a Report.
+                   isolated: bool = False, follow_symlinks: bool = False, selected: list[Any] | None = None,
+                   store: bool = False, with_repository: bool = True) -> Any:
+    """Collect datasets and validate them (mpistd.pipeline.run, shared with the Python API); returns a Report.
 
     A dataset mpistd fails on is that dataset's internal-error result; the others are judged
-    in full (the report's exit code is then 3)."""
+    in full (the report's exit code is then 3). ``store``: the results are kept on disk
+    (mpistd/store.py), ``with_repository`` read back with their repository blocks."""
     from mpistd.collect import collect
-    from mpistd.pipeline import _report
+    from mpistd.pipeline import run
 
     if selected is None:
         selected = collect(list(paths), base, config, shard, isolated=isolated, follow_symlinks=follow_symlinks)
@@ -199,103 +201,8 @@ def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs
         from mpistd.collect import SelectionError
 
         raise SelectionError("this shard selects no datasets")
-    results = _validate_jobs(selected, jobs, keep_quantities)
-    # the report's profile/strict: the command line's, else the (single) configuration's
-    profiles = {j.options.profile for j in selected}
-    stricts = {j.options.strict for j in selected}
-    opts = base.with_(profile=profiles.pop() if len(profiles) == 1 else base.profile,
-                      strict=stricts.pop() if len(stricts) == 1 else base.strict)
-    report = _report(results, opts, reproducible)
-    _repository_step(report, base, config, shard)  # the repository view (mpistd/repository.py)
-    return report
-
-
-def _validate_one(job: Any, keep_quantities: bool = False) -> Any:
-    from mpistd.pipeline import validate_file
-
-    return validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities, refusal=job.refusal)
-
-
-def _validate_jobs(selected: list[Any], jobs: int | None, keep_quantities: bool) -> list[Any]:
-    from functools import partial
-
-    n = jobs or os.cpu_count() or 1
-    work = partial(_validate_one, keep_quantities=keep_quantities)
-    show_progress = sys.stderr.isatty() and len(selected) > 5
-    kept = _Kept() if len(selected) >= _Kept.FROM else (lambda result: result)
-    if n <= 1 or len(selected) < 4:
-        iterator = map(kept, map(work, selected))
-        return _with_progress(iterator, len(selected), show_progress)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    _warm_up()
-    chunk = max(1, min(32, len(selected) // (n * 4)))
-    # fork (where available) so that workers inherit the warmed-up modules and compiled schema
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    from concurrent.futures.process import BrokenProcessPool
-
-    out: list[Any] = []
-    with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
-        try:
-            out = _with_progress(map(kept, pool.map(work, selected, chunksize=chunk)), len(selected), show_progress,
-                                 out)
-        except BrokenProcessPool as exc:
-            # a worker died (killed, out of memory): what it and the pool had not finished is
-            # reported as internal errors; everything that did finish is kept
-            from mpistd.pipeline import internal_error_result
-
-            out += [internal_error_result(j.display, exc) for j in selected[len(out):]]
-    return out
-
-
-class _Kept:
-    """What the parent keeps of each result until the report is written: the repository block
-    with its equal pieces shared across the run (mpistd.plain.SharedPlain), so that memory
-    grows by little more than each dataset's own numbers. Only for runs of FROM datasets or
-    more (sharing costs about 0.2 ms a dataset; a small run's memory is the modules')."""
-
-    FROM = 256
-
-    def __init__(self) -> None:
-        from mpistd.plain import SharedPlain
-
-        self.shared = SharedPlain()
-
-    def __call__(self, result: Any) -> Any:
-        if result.repository is not None:
-            result.repository = self.shared.share(result.repository)
-        return result
-
-
-def _warm_up() -> None:
-    """Import the pipeline's modules and compile the schema once, before workers fork."""
-    import mpistd.quantities  # noqa: F401
-    import mpistd.rules.registry as registry
-    from mpistd.quantify import _stats
-    from mpistd.standard import model, schema  # noqa: F401
-
-    registry.all_rules()
-    _stats.t_quantile(0.975, 10)
-    for version in schema.SUPPORTED_VERSIONS:
-        schema.fast_is_valid({}, version)
-
-
-def _with_progress(iterator: Any, total: int, show: bool, out: list[Any] | None = None) -> list[Any]:
-    out = [] if out is None else out
-    if not show:
-        out.extend(iterator)  # results arrive in order; on an exception `out` holds the finished ones
-        return out
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as progress:
-        task = progress.add_task("validate", total=total)
-        for r in iterator:
-            out.append(r)
-            progress.advance(task)
-    return out
+    return run(selected, base, config=config, shard=shard, jobs=jobs, keep_quantities=keep_quantities,
+               reproducible=reproducible, store=store, with_repository=with_repository)
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -334,6 +241,16 @@ def render_report(report: Any, fmt: str, colour: bool = False, srcroot: Path | N
     return text
 
 
+def render_pieces(report: Any, fmt: str, **kwargs: Any) -> Any:
+    """:func:`render_report`'s text in pieces: the JSON result one dataset at a time (a run over
+    many datasets never holds the whole text), the other formats in one piece."""
+    if fmt == "json":
+        from mpistd.render.json import iter_json
+
+        return iter_json(report)
+    return iter([render_report(report, fmt, **kwargs)])
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="text", help="Output on stdout.")
@@ -363,14 +280,17 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], reprod
             check_target(target)
         base = _base_options(profile, strict, select, ignore, baseline)
         keep = fmt == "json" or any(f == "json" for f, _ in targets)
+        # the results are kept on disk; their repository blocks are read back for the JSON and the summary
         report = run_validation(paths, config, base, jobs, shard_t, keep, reproducible, isolated=isolated,
-                                follow_symlinks=follow_symlinks)
+                                follow_symlinks=follow_symlinks, store=True,
+                                with_repository=keep or bool(summary_targets))
         colour = use_colour()
         if not any(path is None for _, path in summary_targets):  # a summary on stdout replaces the report
-            click.echo(render_report(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
-                                     terminal=sys.stdout.isatty(), debug=debug), nl=False, color=colour)
+            for piece in render_pieces(report, fmt, colour=colour, srcroot=srcroot, sarif_category=sarif_category,
+                                       terminal=sys.stdout.isatty(), debug=debug):
+                click.echo(piece, nl=False, color=colour)
         for f, target in targets:
-            write_atomic(target, render_report(report, f, srcroot=srcroot, sarif_category=sarif_category,
+            write_atomic(target, render_pieces(report, f, srcroot=srcroot, sarif_category=sarif_category,
                                                debug=debug))
         _write_summaries(report, summary_targets, previous)
         _report_internal_errors(report, debug)
@@ -708,32 +628,6 @@ def _parse_summaries(values: tuple[str, ...], previous: Path | None,
         raise click.BadParameter("a shard sees part of the repository: write each shard's JSON result, then "
                                  "'mpistd merge RESULT.json... -o summary:PATH'", param_hint="--summary")
     return out
-
-
-def _run_options_record(base: Any, config: Path | None) -> dict[str, Any]:
-    """What `mpistd merge` requires to be equal across shards (hashed into the report's run record)."""
-    import hashlib
-
-    config_sha = None
-    if config is not None:
-        try:
-            config_sha = hashlib.sha256(config.read_bytes()).hexdigest()
-        except OSError:
-            config_sha = "unreadable"
-    return {"profile": base.profile, "strict": base.strict, "select": list(base.select or []) or None,
-            "ignore": list(base.ignore), "baseline": sorted(map(list, base.baseline)), "config": config_sha}
-
-
-def _repository_step(report: Any, base: Any, config: Path | None, shard: tuple[int, int] | None) -> None:
-    """After every dataset: the repository rules (never on a shard) and the run record for merge."""
-    from mpistd.repository import apply_rules, run_record
-
-    if report.created is None:  # --reproducible: no timings either (JUnit's time), as a merged result has none
-        for r in report.results:
-            r.seconds = None
-    if shard is None:
-        apply_rules(report.results)
-    report.run = run_record(shard=shard, options=_run_options_record(base, config), repository_rules=shard is None)
 
 
 def _summary_texts(report: Any, summary_targets: list[tuple[str, Path | None]], previous: Path | None) -> list[str]:

@@ -33,7 +33,7 @@ class PathNotFound(SelectionError, FileNotFoundError):
     """A path given to validate does not exist."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     path: Path
     display: str
@@ -203,14 +203,14 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
         return per_dir[folder]
 
     jobs: list[Job] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()  # resolved paths, as text (a run over many thousands keeps less)
     for p in paths:
         if not os.path.lexists(p):
             raise PathNotFound(f"path does not exist: {display_name(p)}")
         if not p.exists():  # a dangling link or a loop given by name
             raise SelectionError(f"{display_name(p)}: a symbolic link that leads nowhere (dangling, or a loop)")
         if not p.is_dir():
-            r = p.resolve()
+            r = str(p.resolve())
             if r not in seen:
                 seen.add(r)
                 jobs.append(Job(p, _display(p), options_for(p.parent)))
@@ -220,7 +220,7 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
             opts = options_for(f.parent)
             if _excluded(opts, f, refusal):
                 continue
-            r = f.resolve() if refusal is None else Path(os.path.abspath(f))
+            r = str(f.resolve()) if refusal is None else os.path.abspath(f)
             if r in seen:
                 continue
             seen.add(r)

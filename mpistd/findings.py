@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 
 #: the ``$schema`` of the JSON output: the report schema, ``schemas/report/`` (``mpistd schema --version report``)
@@ -157,13 +157,13 @@ class DatasetResult:
 class Report:
     """The result of one run over one or more datasets."""
 
-    results: list[DatasetResult]
+    results: Sequence[DatasetResult]  # a list, or a run's mpistd.store.ResultStore (results on disk)
     profile: str = "default"
     strict: bool = False
     mpistd_version: str = ""
     schema_version: str = ""
     created: str | None = None  # ISO time; None when reproducible output is asked for
-    # how the run was made, for `mpistd merge` (mpistd/repository.py: run_record); None from the API
+    # how the run was made, for `mpistd merge` (mpistd/repository.py: run_record)
     run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -181,25 +181,59 @@ class Report:
     def findings(self) -> list[Finding]:
         return [f for r in self.results for f in r.findings]
 
+    def _store(self) -> Any:
+        """The results' totals without reading them, when the results are a mpistd.store.ResultStore."""
+        return self.results if getattr(self.results, "keeps_totals", False) else None
+
+    def failing(self) -> int:
+        """How many datasets fail at the fail level."""
+        store = self._store()
+        if store is not None:
+            return int(store.failing(self.fail_level))
+        return sum(1 for r in self.results if r.fails(self.fail_level))
+
+    def suppressed_count(self) -> int:
+        store = self._store()
+        if store is not None:
+            return int(store.suppressed_count())
+        return sum(len(r.suppressed) for r in self.results)
+
+    def rows(self) -> Iterable[tuple[str, bool, int, int, int]]:
+        """(path, internal error, errors, warnings, infos) of every dataset, in order."""
+        store = self._store()
+        if store is not None:
+            rows: Iterable[tuple[str, bool, int, int, int]] = store.rows()
+            return rows
+        return ((r.path, r.internal_error, *r.counts().values()) for r in self.results)  # type: ignore[misc]
+
     @property
     def ok(self) -> bool:
-        return not any(r.fails(self.fail_level) for r in self.results)
+        return not self.failing()
 
     @property
     def internal_errors(self) -> list[DatasetResult]:
+        store = self._store()
+        if store is not None:
+            return [store[i] for i in store.internal_indices()]
         return [r for r in self.results if r.internal_error]
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.internal_errors:
+        store = self._store()
+        if (store.internal_indices() if store is not None else self.internal_errors):
             return ExitCode.INTERNAL
         # an environment problem found while checking (a reader library not installed,
         # MPI019) is exit 2, as on the command line, once every output is written
-        if any(f.rule in ENVIRONMENT_RULES for r in self.results for f in r.findings):
+        if store.environment() if store is not None else \
+                any(f.rule in ENVIRONMENT_RULES for r in self.results for f in r.findings):
             return ExitCode.USAGE
         return ExitCode.OK if self.ok else ExitCode.FINDINGS
 
     def counts(self) -> dict[str, int]:
+        store = self._store()
+        if store is not None:
+            totals: dict[str, int] = store.counts()
+            return totals
         out = {s.value: 0 for s in Severity}
         for r in self.results:
             for k, v in r.counts().items():
@@ -207,6 +241,13 @@ class Report:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        out = self.head_dict()
+        out["datasets"] = [r.to_dict() for r in self.results]
+        return out
+
+    def head_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``datasets`` empty (the key in its place): for writing the
+        datasets one at a time (mpistd.render.json.iter_json)."""
         return {
             "$schema": REPORT_SCHEMA_ID,
             "tool": {"name": "mpistd", "version": self.mpistd_version},
@@ -217,7 +258,7 @@ class Report:
             "ok": self.ok,
             "exit_code": int(self.exit_code),
             "counts": self.counts(),
-            "datasets": [r.to_dict() for r in self.results],
+            "datasets": [],
             "run": self.run,
         }
 

@@ -9,10 +9,12 @@ quantified: its findings say what to fix first.
 """
 from __future__ import annotations
 
+import itertools
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from mpistd.config import Options
 from mpistd.findings import DatasetResult, Finding, Report, Severity, Suppressed, sort_findings
@@ -318,7 +320,9 @@ def validate(
     :class:`~mpistd.config.ConfigError` for a bad configuration. ``isolated`` ignores
     configuration files found beside the data; ``follow_symlinks`` follows links out of a
     scanned folder. A dataset mpistd fails on is a result with ``status == "internal_error"``
-    (``report.exit_code`` is then 3); the others are judged in full.
+    (``report.exit_code`` is then 3); the others are judged in full. The run is the command
+    line's (:func:`run` below): the repository rules (MPI060–MPI062) over the datasets given, and
+    ``report.run`` the run record, as ``mpistd validate`` (one process: results in memory).
     """
     from mpistd.collect import collect
 
@@ -327,23 +331,203 @@ def validate(
         opts = opts.with_(profile=profile)
     if strict is not None:
         opts = opts.with_(strict=strict)
+    config_path = Path(config) if config else None
     if isinstance(target, Mapping):
-        if config is not None:
+        if config_path is not None:
             from mpistd.config import load_config
 
-            opts = load_config(Path(config), opts)
+            opts = load_config(config_path, opts)
         result = validate_mapping(target, Path(base_dir) if base_dir else None, opts)
-        results = [result]
-    else:
-        paths = [target] if isinstance(target, (str, os.PathLike)) else list(target)
-        jobs = collect([Path(p) for p in paths], opts, Path(config) if config else None, isolated=isolated,
-                       follow_symlinks=follow_symlinks)
-        results = [validate_file(j.path, j.options, j.display, refusal=j.refusal) for j in jobs]
-    return _report(results, opts, reproducible)
+        return finish_one(result, opts, config=config_path, reproducible=reproducible)
+    paths = [target] if isinstance(target, (str, os.PathLike)) else list(target)
+    jobs = collect([Path(p) for p in paths], opts, config_path, isolated=isolated, follow_symlinks=follow_symlinks)
+    # the command line's run (run() below): the repository rules and the run record included
+    return run(jobs, opts, config=config_path, jobs=1, keep_quantities=True, reproducible=reproducible)
 
 
-def _report(results: list[DatasetResult], opts: Options, reproducible: bool) -> Report:
+def _report(results: Sequence[DatasetResult], opts: Options, reproducible: bool) -> Report:
     from datetime import datetime, timezone
 
     created = None if reproducible else datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Report(results=results, profile=opts.profile, strict=opts.strict, created=created)
+
+
+# ----------------------------------------------------------------------------------------------
+# the run over selected datasets, shared by `mpistd validate` (and report, baseline) and
+# :func:`validate`: validate every dataset (in a process pool when worthwhile), fold each
+# dataset's repository record as it arrives (mpistd.repository.Fold), then the repository step
+# (the repository rules over the whole run, never on a shard; the run record `mpistd merge`
+# checks). The results are kept in a list, or (store=True, the command line's validate) in a
+# mpistd.store.ResultStore on disk, packed by the worker that made them: the parent's memory
+# does not grow with the number of datasets and the parent does little per result (it writes
+# the bytes it receives and folds a small record).
+
+_TOKENS = itertools.count()
+#: per run (token): the repository groups this process has described already (dataset_record)
+_KNOWN: dict[str, set[str]] = {}
+
+
+def run(selected: list[Any], base: Any, *, config: Path | None = None, shard: tuple[int, int] | None = None,
+        jobs: int | None = 1, keep_quantities: bool = True, reproducible: bool = False, store: bool = False,
+        with_repository: bool = True) -> Report:
+    """Validate the collected datasets ``selected`` (mpistd.collect) and return the run's Report.
+
+    ``base``: the options before any configuration file (the command line's, or the API's);
+    ``jobs``: worker processes (None: the CPU count); ``store``: keep the results on disk
+    (``with_repository``: read their repository blocks back with them, for the JSON result and
+    the summary). A dataset mpistd fails on is that dataset's internal-error result; the
+    others are judged in full (the report's exit code is then 3)."""
+    from functools import partial
+
+    from mpistd.repository import Fold
+    from mpistd.store import ResultStore
+
+    token = f"{os.getpid()}-{next(_TOKENS)}"
+    fold = Fold()
+    results: Any = ResultStore(with_repository=with_repository) if store else []
+
+    def accept(item: Any) -> None:
+        i = len(results)
+        if store:
+            results.append_packed(item, selected[i].display)
+            fold.add(i, item.record)
+        else:
+            result, record = item
+            results.append(result)
+            fold.add(i, record)
+
+    packed = with_repository if store else None  # None: not packed; else pack with or without the blocks
+    work = partial(_work, keep_quantities=keep_quantities, reproducible=reproducible, token=token, packed=packed)
+    failed = partial(_prepared, reproducible=reproducible, token=token, packed=packed)
+    try:
+        _validate_jobs(selected, jobs, work, accept, lambda: len(results), failed)
+    finally:
+        _KNOWN.pop(token, None)
+    # the report's profile/strict: the command line's, else the (single) configuration's
+    profiles = {j.options.profile for j in selected}
+    stricts = {j.options.strict for j in selected}
+    opts = base.with_(profile=profiles.pop() if len(profiles) == 1 else base.profile,
+                      strict=stricts.pop() if len(stricts) == 1 else base.strict)
+    return finish(results, fold, opts, base, config=config, shard=shard, reproducible=reproducible)
+
+
+def finish(results: Any, fold: Any, opts: Any, base: Any, *, config: Path | None, shard: tuple[int, int] | None,
+           reproducible: bool) -> Report:
+    """The Report of a run's results, after the repository step."""
+    from mpistd.repository import apply_rules, run_record
+
+    report = _report(results, opts, reproducible)
+    if shard is None:  # a fresh run's results hold no repository findings yet
+        apply_rules(results, fold, drop_previous=False)
+    report.run = run_record(shard=shard, options=run_options_record(base, config), repository_rules=shard is None)
+    return report
+
+
+def finish_one(result: DatasetResult, opts: Any, *, config: Path | None, reproducible: bool) -> Report:
+    """The Report of one dataset validated in memory (an API mapping), with the repository step."""
+    from mpistd.repository import Fold
+
+    result, record = _prepared(result, reproducible=reproducible, token=None, packed=None)
+    fold = Fold()
+    fold.add(0, record)
+    return finish([result], fold, opts, opts, config=config, shard=None, reproducible=reproducible)
+
+
+def run_options_record(base: Any, config: Path | None) -> dict[str, Any]:
+    """What `mpistd merge` requires to be equal across shards (hashed into the report's run record)."""
+    import hashlib
+
+    config_sha = None
+    if config is not None:
+        try:
+            config_sha = hashlib.sha256(Path(config).read_bytes()).hexdigest()
+        except OSError:
+            config_sha = "unreadable"
+    return {"profile": base.profile, "strict": base.strict, "select": list(base.select or []) or None,
+            "ignore": list(base.ignore), "baseline": sorted(map(list, base.baseline)), "config": config_sha}
+
+
+# ------------------------------------------------------------------------------------ one dataset
+
+
+def _work(job: Any, *, keep_quantities: bool, reproducible: bool, token: str, packed: bool | None) -> Any:
+    """Validate one dataset (in a worker, or in the parent) and prepare what goes to the parent."""
+    result = validate_file(job.path, job.options, job.display, keep_quantities=keep_quantities, refusal=job.refusal)
+    return _prepared(result, reproducible=reproducible, token=token, packed=packed)
+
+
+def _prepared(result: DatasetResult, *, reproducible: bool, token: str | None, packed: bool | None) -> Any:
+    """The result with its repository record (mpistd.repository.dataset_record): packed for the
+    store (``packed``: True with its repository block, False with only what the repository rules
+    read back) or, ``packed`` None, as (result, record)."""
+    from mpistd.repository import dataset_record
+
+    if reproducible:  # --reproducible: no timings either (JUnit's time), as a merged result has none
+        result.seconds = None
+    record = dataset_record(result.repository, _KNOWN.setdefault(token, set()) if token is not None else None)
+    if packed is not None:
+        from mpistd.store import pack
+
+        return pack(result, record, with_repository=packed)
+    return result, record
+
+
+# ------------------------------------------------------------------------------------ the loop
+
+
+def _validate_jobs(selected: list[Any], jobs: int | None, work: Callable[[Any], Any], accept: Callable[[Any], None],
+                   done: Callable[[], int], failed: Callable[[DatasetResult], Any]) -> None:
+    """Validate ``selected`` in order, passing each prepared result to ``accept`` as it arrives."""
+    n = jobs or os.cpu_count() or 1
+    show_progress = sys.stderr.isatty() and len(selected) > 5
+    if n <= 1 or len(selected) < 4:
+        _with_progress(map(work, selected), len(selected), show_progress, accept)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    _warm_up()
+    chunk = max(1, min(32, len(selected) // (n * 4)))
+    # fork (where available) so that workers inherit the warmed-up modules and compiled schema
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
+        try:
+            _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress, accept)
+        except BrokenProcessPool as exc:
+            # a worker died (killed, out of memory): what it and the pool had not finished is
+            # reported as internal errors; everything that did finish is kept
+            for j in selected[done():]:
+                accept(failed(internal_error_result(j.display, exc)))
+
+
+def _warm_up() -> None:
+    """Import the pipeline's modules and compile the schema once, before workers fork."""
+    import mpistd.comparability  # noqa: F401
+    import mpistd.quantities  # noqa: F401
+    import mpistd.repository  # noqa: F401
+    import mpistd.rules.registry as registry
+    import mpistd.store  # noqa: F401
+    from mpistd.quantify import _stats
+    from mpistd.standard import model, schema  # noqa: F401
+
+    registry.all_rules()
+    _stats.t_quantile(0.975, 10)
+    for version in schema.SUPPORTED_VERSIONS:
+        schema.fast_is_valid({}, version)
+
+
+def _with_progress(iterator: Iterable[Any], total: int, show: bool, accept: Callable[[Any], None]) -> None:
+    if not show:
+        for item in iterator:  # results arrive in order; on an exception the finished ones are accepted
+            accept(item)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as progress:
+        task = progress.add_task("validate", total=total)
+        for item in iterator:
+            accept(item)
+            progress.advance(task)

@@ -47,7 +47,7 @@ def tracer_key(tracer: Mapping[str, Any]) -> str:
     return _fold(tracer.get("name")) or "(tracer not named)"
 
 
-def group_key(series: Mapping[str, Any], metric: str) -> dict[str, Any]:
+def group_key(series: Mapping[str, Any], metric: str | None) -> dict[str, Any]:
     """What two series must share to be compared (plain, JSON-ready)."""
     scanner = series.get("scanner") or {}
     acq = series.get("acquisition") or {}
@@ -184,12 +184,47 @@ def entries_from_json(datasets: Iterable[Mapping[str, Any]]) -> list[Entry]:
     return [Entry(d["path"], d["verdict"], d.get("repository")) for d in datasets]
 
 
+def _block_members(i: int, block: Mapping[str, Any], groups: dict[str, Group],
+                   ids: dict[tuple[str, str], str]) -> dict[str, list[Member]]:
+    """One dataset's members, by group id (in the block's order); new groups are added to
+    ``groups``; ``ids`` remembers the group id of (the series' canonical key text without the
+    metric, metric)."""
+    out: dict[str, list[Member]] = {}
+    for series in block.get("series") or ():
+        per_cell = series.get("independent_variable") == "cell_count"
+        env_kind = (series.get("environment") or {}).get("kind")
+        compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
+        fits = series.get("fits") or ()
+        # what the series' fits share of their group key, as canonical text, once per series
+        base = json.dumps(group_key(series, None), sort_keys=True, separators=(",", ":"), ensure_ascii=False) \
+            if fits else ""
+        for fit in fits:
+            gid = ids.get((base, fit["metric"]))  # type: ignore[call-overload]
+            if gid is None:
+                gid = ids[(base, fit["metric"])] = group_id(group_key(series, fit["metric"]))  # type: ignore[index]
+            if gid not in groups:
+                key = group_key(series, fit["metric"])
+                groups[gid] = Group(
+                    id=gid, key=key, label=_label(series, key), metric=fit["metric"],
+                    unit_label="a.u. per cell" if per_cell else "a.u. per µg Fe",
+                    compared=env_kind == "solution" and not per_cell)
+            out.setdefault(gid, []).append(Member(
+                dataset=i, pointer=fit["pointer"], series_pointer=series["pointer"], series_id=series["id"],
+                method=series["method"], slope=fit.get("slope"), r_squared=fit.get("r_squared"),
+                detection_limit=fit.get("detection_limit"), n=fit.get("n"), compared=compared_design,
+                entry=fit))
+    return out
+
+
 def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
-    """Group every series and metric, and judge the compared sensitivities (pure: plain data in)."""
+    """Group every series and metric, and judge the compared sensitivities (pure: plain data in).
+
+    Everything, every member kept: the summary's view. The repository rules need less and
+    fold the datasets one at a time (:class:`Fold`); both judge with the same functions."""
     from mpistd.comparability import FORMAT
 
     groups: dict[str, Group] = {}
-    ids: dict[str, str] = {}  # canonical key text -> group id
+    ids: dict[tuple[str, str], str] = {}
     unsupported = []
     for i, e in enumerate(entries):
         block = e.block
@@ -198,57 +233,41 @@ def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
         if block.get("format") != FORMAT:
             unsupported.append(i)
             continue
-        for series in block.get("series") or ():
-            per_cell = series.get("independent_variable") == "cell_count"
-            env_kind = (series.get("environment") or {}).get("kind")
-            compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
-            for fit in series.get("fits") or ():
-                key = group_key(series, fit["metric"])
-                frozen = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                gid = ids.get(frozen)
-                if gid is None:
-                    gid = ids[frozen] = group_id(key)
-                group = groups.get(gid)
-                if group is None:
-                    group = groups[gid] = Group(
-                        id=gid, key=key, label=_label(series, key), metric=fit["metric"],
-                        unit_label="a.u. per cell" if per_cell else "a.u. per µg Fe",
-                        compared=env_kind == "solution" and not per_cell)
-                group.members.append(Member(
-                    dataset=i, pointer=fit["pointer"], series_pointer=series["pointer"], series_id=series["id"],
-                    method=series["method"], slope=fit.get("slope"), r_squared=fit.get("r_squared"),
-                    detection_limit=fit.get("detection_limit"), n=fit.get("n"), compared=compared_design,
-                    entry=fit))
+        for gid, members in _block_members(i, block, groups, ids).items():
+            group = groups[gid]
+            group.members += members
+            group.units += _dataset_units(i, members)
     ordered = sorted(groups.values(), key=lambda g: (g.label, g.id))
     for g in ordered:
         _judge(g, min_group)
     return Analysis(entries=entries, groups=ordered, unsupported=unsupported)
 
 
-def _judge(group: Group, min_group: int) -> None:
+def _dataset_units(d: int, members: list[Member]) -> list[Unit]:
+    """One dataset's units in one group (before the group is judged)."""
     from mpistd.quantify.robust import median
 
-    by_dataset: dict[int, list[Member]] = {}
-    for m in group.members:
-        by_dataset.setdefault(m.dataset, []).append(m)
-    units: list[Unit] = []
-    for d, members in by_dataset.items():
-        compared = [m for m in members if m.compared]
-        pool = compared or members
-        slopes = [m.slope for m in pool if m.slope is not None]
-        if not slopes:
-            units.append(Unit(d, pool, None, "no line"))
-            continue
-        positive = [s for s in slopes if s > 0]
-        if len(positive) < len(slopes):
-            bad = [m for m in pool if m.slope is not None and m.slope <= 0]
-            units.append(Unit(d, bad, min(slopes), "not judged: slope ≤ 0"))
-            if not positive:
-                continue
-            pool = [m for m in pool if m.slope is not None and m.slope > 0]
-        value = math.exp(median([math.log(s) for s in positive]))
-        units.append(Unit(d, pool, value, "reported" if not compared else "too few"))
-    judged = [u for u in units if u.status == "too few"]
+    compared = [m for m in members if m.compared]
+    pool = compared or members
+    slopes = [m.slope for m in pool if m.slope is not None]
+    if not slopes:
+        return [Unit(d, pool, None, "no line")]
+    units = []
+    positive = [s for s in slopes if s > 0]
+    if len(positive) < len(slopes):
+        bad = [m for m in pool if m.slope is not None and m.slope <= 0]
+        units.append(Unit(d, bad, min(slopes), "not judged: slope ≤ 0"))
+        if not positive:
+            return units
+        pool = [m for m in pool if m.slope is not None and m.slope > 0]
+    value = math.exp(median([math.log(s) for s in positive]))
+    units.append(Unit(d, pool, value, "reported" if not compared else "too few"))
+    return units
+
+
+def _judge(group: Group, min_group: int) -> None:
+    """The leave-one-out cut over the group's compared units (status "too few" until then)."""
+    judged = [u for u in group.units if u.status == "too few"]
     group.judged_datasets = len(judged)
     if len(judged) >= min_group:
         # ln s equal to 1e-9 (a relative 1e-9 in s) is the same sensitivity: recomputation noise
@@ -256,43 +275,208 @@ def _judge(group: Group, min_group: int) -> None:
         for u, r in zip(judged, results):
             u.loo = r
             u.status = "outlier" if r.outlier else ("within" if r.judged else "not judged: MAD 0")
-    group.units = units
+
+
+# ------------------------------------------------------------------------------------ the fold
+#: statuses of a folded unit, by code (the rules fire on the last three)
+_STATUSES = ("no line", "reported", "too few", "within", "outlier", "not judged: MAD 0", "not judged: slope ≤ 0")
+_CODE = {s: i for i, s in enumerate(_STATUSES)}
+_FLAGGED = frozenset({"outlier", "not judged: MAD 0", "not judged: slope ≤ 0"})
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedMember:
+    """A member of a flagged unit, as the repository rules see it (where the finding goes)."""
+
+    dataset: int
+    pointer: str
+
+
+_RECORD_GROUPS: dict[str, Group] = {}  # dataset_record's groups (their members are not kept)
+_RECORD_IDS: dict[tuple[str, str], str] = {}
+
+
+def dataset_record(block: Mapping[str, Any] | None, known: set[str] | None = None) -> tuple[Any, ...] | None:
+    """What the repository rules need of one dataset's block, small and plain (it crosses from a
+    worker to the parent): per group it appears in, ``(group id, group or None, units)`` with
+    each unit ``(status, sensitivity, member pointers)``. The group (id, key, label, …, no
+    members) is sent only the first time: ``known`` holds the ids this process has sent already.
+    None for no block; ``("unsupported",)`` for a block of an unknown format."""
+    from mpistd.comparability import FORMAT
+
+    if not block:
+        return None
+    if block.get("format") != FORMAT:
+        return ("unsupported",)
+    if len(_RECORD_GROUPS) > 4096:  # a per-process cache of the groups seen (a run has few)
+        _RECORD_GROUPS.clear()
+        _RECORD_IDS.clear()
+    groups = _RECORD_GROUPS
+    out = []
+    for gid, members in _block_members(0, block, groups, _RECORD_IDS).items():
+        meta = None
+        if known is None or gid not in known:
+            g = groups[gid]
+            meta = (g.key, g.label, g.metric, g.unit_label, g.compared)
+            if known is not None:
+                known.add(gid)
+        out.append((gid, meta, tuple((u.status, u.sensitivity, tuple(m.pointer for m in u.members))
+                                      for u in _dataset_units(0, members))))
+    return tuple(out)
+
+
+def rule_entries(block: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The part of a block that :func:`apply_rules` reads once a rule fired (each fit's pointer,
+    position and dispositions), in the block's shape: what a run keeps of a block when no output
+    writes the blocks. Equal dispositions are one object (pickled once)."""
+    if not block:
+        return None
+    shared: dict[str, Any] = {}
+    series = []
+    for s in block.get("series") or ():
+        fits = []
+        for fit in s.get("fits") or ():
+            rules = fit.get("rules")
+            text = json.dumps(rules, sort_keys=True)
+            fits.append({"pointer": fit["pointer"], "line": fit.get("line"), "column": fit.get("column"),
+                         "rules": shared.setdefault(text, rules)})
+        series.append({"fits": fits})
+    return {"series": series}
+
+
+class _FoldGroup:
+    __slots__ = ("group", "datasets", "sensitivities", "statuses", "pointers")
+
+    def __init__(self, group: Group) -> None:
+        from array import array
+
+        self.group = group
+        self.datasets = array("l")
+        self.sensitivities = array("d")  # NaN for None
+        self.statuses = bytearray()
+        self.pointers: list[tuple[str, ...]] = []
+
+
+class Fold:
+    """The repository rules' view of a run, folded one dataset's :func:`dataset_record` at a time
+    (in dataset order), so that a run keeps a few numbers per dataset and group instead of every
+    block: memory that does not grow with the blocks' size. :meth:`analysis` judges the groups
+    exactly as :func:`analyse` does (same functions, same order) and keeps only the flagged units."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, _FoldGroup] = {}
+        self.unsupported: list[int] = []
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def add(self, d: int, record: tuple[Any, ...] | None) -> None:
+        from sys import intern
+
+        if record is None:
+            return
+        if record == ("unsupported",):
+            self.unsupported.append(d)
+            return
+        for gid, meta, units in record:
+            fg = self.groups.get(gid)
+            if fg is None:
+                if meta is None:
+                    raise ValueError(f"repository group {gid} arrived without its description")
+                key, label, metric, unit_label, compared = meta
+                fg = self.groups[gid] = _FoldGroup(Group(id=gid, key=key, label=label, metric=metric,
+                                                         unit_label=unit_label, compared=compared))
+            for status, sensitivity, pointers in units:
+                fg.datasets.append(d)
+                fg.sensitivities.append(math.nan if sensitivity is None else sensitivity)
+                fg.statuses.append(_CODE[status])
+                shared = self._tuples.get(pointers)
+                if shared is None:
+                    shared = self._tuples[pointers] = tuple(intern(p) for p in pointers)
+                fg.pointers.append(shared)
+
+    def analysis(self, min_group: int = MIN_GROUP) -> Analysis:
+        """The judged groups (sorted as :func:`analyse` sorts them), each with its flagged units only."""
+        too_few = _CODE["too few"]
+        ordered = sorted(self.groups.values(), key=lambda fg: (fg.group.label, fg.group.id))
+        groups = []
+        for fg in ordered:
+            judged = [k for k, s in enumerate(fg.statuses) if s == too_few]
+            statuses = fg.statuses
+            loo: dict[int, LeaveOneOut] = {}  # of the flagged units only
+            if len(judged) >= min_group:
+                statuses = bytearray(fg.statuses)
+                for k, r in zip(judged, leave_one_out([math.log(fg.sensitivities[k]) for k in judged],
+                                                      equal_within=1e-9)):
+                    status = "outlier" if r.outlier else ("within" if r.judged else "not judged: MAD 0")
+                    statuses[k] = _CODE[status]
+                    if status in _FLAGGED:
+                        loo[k] = r
+            g = fg.group
+            group = Group(id=g.id, key=g.key, label=g.label, metric=g.metric, unit_label=g.unit_label,
+                          compared=g.compared, judged_datasets=len(judged))
+            del judged
+            for k, code in enumerate(statuses):
+                status = _STATUSES[code]
+                if status in _FLAGGED:
+                    d = fg.datasets[k]
+                    s = fg.sensitivities[k]
+                    group.units.append(Unit(d, [FlaggedMember(d, p) for p in fg.pointers[k]],  # type: ignore[misc]
+                                            None if math.isnan(s) else s, status, loo.get(k)))
+            groups.append(group)
+        return Analysis(entries=[], groups=groups, unsupported=list(self.unsupported))
 
 
 # ------------------------------------------------------------------------------------ the rules
 
 
-def apply_rules(results: Sequence[Any], analysis: Analysis | None = None) -> Analysis:
+def apply_rules(results: Sequence[Any], fold: Fold | None = None, *, drop_previous: bool = True) -> None:
     """Run the repository rules on a whole run's results (DatasetResult objects), in place.
 
     Findings are disposed of as each dataset's own options said (severity, inline, config or
     baseline suppression: recorded in its block) and placed among its findings in document
-    order. Findings of earlier repository runs (a merged unsharded result) are dropped first.
+    order. Findings of earlier repository runs (a merged unsharded result) are dropped first
+    (``drop_previous``: a fresh run has none). ``fold``: the run's datasets already folded (as
+    a run does while it validates); else they are folded here from the results' blocks. A
+    result sequence with ``repository_of(i)`` (:class:`mpistd.store.ResultStore`) is asked for
+    the blocks of the datasets a rule fires on; an item replaced is written back.
     """
     from mpistd.findings import Finding, Severity, Suppressed, sort_findings
     from mpistd.rules.registry import get_rule
     from mpistd.rules.repository import CHECKS
 
     ids = set(CHECKS)
-    for r in results:
-        if any(f.rule in ids for f in r.findings) or any(s.finding.rule in ids for s in r.suppressed):
-            r.findings = [f for f in r.findings if f.rule not in ids]
-            r.suppressed = [s for s in r.suppressed if s.finding.rule not in ids]
-    if analysis is None:
-        analysis = analyse(entries_from_results(results))
+    if drop_previous:
+        for i, r in enumerate(results):
+            if any(f.rule in ids for f in r.findings) or any(s.finding.rule in ids for s in r.suppressed):
+                r.findings = [f for f in r.findings if f.rule not in ids]
+                r.suppressed = [s for s in r.suppressed if s.finding.rule not in ids]
+                results[i] = r  # type: ignore[index]
+    if fold is None:
+        fold = Fold()
+        for i, r in enumerate(results):
+            fold.add(i, dataset_record(r.repository))
+    analysis = fold.analysis()
+    block_of = getattr(results, "repository_of", None) or (lambda d: results[d].repository)
+    entries: dict[tuple[int, str], Mapping[str, Any]] = {}
+
+    def entry(d: int, pointer: str) -> Mapping[str, Any]:
+        if (d, pointer) not in entries:
+            for series in (block_of(d) or {}).get("series") or ():
+                for fit in series.get("fits") or ():
+                    entries[(d, fit["pointer"])] = fit  # the last fit of a pointer, as the members' index had
+        return entries[(d, pointer)]
+
     added: dict[int, tuple[list[Any], list[Any]]] = {}
-    members = {(m.dataset, m.pointer): m for g in analysis.groups for m in g.members}
     for rule_id in sorted(CHECKS):
         rule = get_rule(rule_id)
         for hit in CHECKS[rule_id](analysis):
-            member = members[(hit.dataset, hit.pointer)]
-            disposition = (member.entry.get("rules") or {}).get(rule_id)
+            fit = entry(hit.dataset, hit.pointer)
+            disposition = (fit.get("rules") or {}).get(rule_id)
             if disposition is None:
                 continue  # the dataset's options did not select the rule (--select)
-            result = results[hit.dataset]
+            path = results[hit.dataset].path if not hasattr(results, "path_of") else results.path_of(hit.dataset)  # type: ignore[attr-defined]
             finding = Finding(rule=rule_id, severity=Severity.parse(disposition["severity"]), message=hit.message,
-                              pointer=hit.pointer, file=result.path, line=member.entry.get("line"),
-                              column=member.entry.get("column"), rationale=rule.rationale, remedy=rule.remedy)
+                              pointer=hit.pointer, file=path, line=fit.get("line"),
+                              column=fit.get("column"), rationale=rule.rationale, remedy=rule.remedy)
             found, silenced = added.setdefault(hit.dataset, ([], []))
             if "suppressed" in disposition:
                 s = disposition["suppressed"]
@@ -303,11 +487,7 @@ def apply_rules(results: Sequence[Any], analysis: Analysis | None = None) -> Ana
         result = results[d]
         result.findings = sort_findings(result.findings + found)
         result.suppressed = result.suppressed + silenced
-    # verdicts after the repository rules (a configuration may have raised them)
-    for e, r in zip(analysis.entries, results):
-        e.verdict = r.verdict()
-    return analysis
-
+        results[d] = result  # type: ignore[index]
 
 def run_record(*, shard: tuple[int, int] | None, options: Mapping[str, Any], repository_rules: bool) -> dict[str, Any]:
     """The report's ``run``: what ``mpistd merge`` checks before combining results."""

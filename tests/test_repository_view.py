@@ -378,3 +378,50 @@ def test_the_fast_locator_agrees_with_the_documents_position_map() -> None:
                 assert got[p] == doc.locate(p), (path.name, p)
                 checked += 1
     assert checked > 200
+
+
+def test_the_api_runs_the_repository_step_of_the_command_line(repo: dict) -> None:
+    """mpistd.validate() and `mpistd validate` share one run (mpistd.pipeline.run): the API's
+    report has the CLI's repository findings, which are the generator's ground-truth outliers
+    (reference_data/repository/generate.py: lab 7's VivoTrax at half the sensitivity, …)."""
+    import mpistd
+
+    cwd = os.getcwd()
+    os.chdir(repo["root"])  # the CLI ran from the tree's root: the same display paths
+    try:
+        report = mpistd.validate(".", reproducible=True)
+    finally:
+        os.chdir(cwd)
+    api = {(_norm(r.path), f.rule, f.pointer, f.message, f.line) for r in report.results for f in r.findings
+           if f.rule.startswith("MPI06")}
+    cli = {(_norm(d["path"]), f["rule"], f["pointer"], f["message"], f["line"]) for d in repo["result"]["datasets"]
+           for f in d["findings"] if f["rule"].startswith("MPI06")}
+    assert api == cli
+    assert {(p, rule) for p, rule, *_ in api} == {
+        ("lab7/vivotrax-hs-0.mpical.json", "MPI060"), ("lab7/vivotrax-hs-repeat-0.mpical.json", "MPI060"),
+        ("lab6/promag-hs-0.mpical.json", "MPI060"), ("lab6/promag-hr-0.mpical.json", "MPI061"),
+        ("lab8/promag-hs-decreasing.mpical.json", "MPI062")}
+    assert report.run is not None and report.run["repository_rules"] is True
+    assert report.to_dict()["datasets"] == repo["result"]["datasets"]
+
+
+def test_the_fold_flags_the_units_the_full_analysis_flags(repo: dict) -> None:
+    """The repository rules' fold (a few numbers per dataset) against the summary's full analysis,
+    unit by unit, on the generated repository (whose flagged units are its ground truth above)."""
+    from mpistd.repository import Fold, analyse, dataset_record, entries_from_json
+
+    datasets = repo["result"]["datasets"]
+    full = analyse(entries_from_json(datasets))
+    fold = Fold()
+    known: set[str] = set()
+    for i, d in enumerate(datasets):
+        fold.add(i, dataset_record(d.get("repository"), known))
+    folded = fold.analysis()
+    flagged = {"outlier", "not judged: MAD 0", "not judged: slope ≤ 0"}
+
+    def units(analysis):
+        return [(g.id, g.judged_datasets, u.dataset, u.status, u.sensitivity, [m.pointer for m in u.members],
+                 u.loo) for g in analysis.groups for u in g.units if u.status in flagged]
+
+    assert units(folded) == units(full) and len(units(full)) == 5
+    assert [g.id for g in folded.groups] == [g.id for g in full.groups]

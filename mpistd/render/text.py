@@ -9,7 +9,9 @@ CI workflow command can come from the data, on a terminal or in an ``--output te
 from __future__ import annotations
 
 from mpistd._text import clean, guard_lines
-from mpistd.findings import Report
+from typing import Iterator
+
+from mpistd.findings import DatasetResult, Report
 
 _COLOURS = {"error": "\x1b[31;1m", "warning": "\x1b[33m", "info": "\x1b[36m", "dim": "\x1b[2m", "bold": "\x1b[1m",
             "green": "\x1b[32;1m"}
@@ -25,7 +27,7 @@ _clean = clean  # the one sanitiser (mpistd/_text.py); kept under its old name f
 
 def render_text(report: Report, *, colour: bool = False, verbose: bool = False, debug: bool = False) -> str:
     lines: list[str] = []
-    for result in report.results:
+    for result in _listed(report, verbose):
         if not result.findings and not result.suppressed and not verbose and not result.internal_error:
             continue
         lines.append(_c(clean(result.path), "bold", colour))
@@ -53,14 +55,25 @@ def render_text(report: Report, *, colour: bool = False, verbose: bool = False, 
     return guard_lines("\n".join(lines) + "\n")
 
 
+def _listed(report: Report, verbose: bool) -> Iterator[DatasetResult]:
+    """The results, reading from a run's store only those the text lists."""
+    store = report.results
+    if verbose or not getattr(store, "keeps_totals", False):
+        yield from store
+        return
+    for i in range(len(store)):
+        if store.needs_text(i):  # type: ignore[attr-defined]
+            yield store[i]
+
+
 def summary_line(report: Report, *, colour: bool = False) -> str:
     c = report.counts()
     n = len(report.results)
-    failing = sum(1 for r in report.results if r.fails(report.fail_level))
+    failing = report.failing()
     parts = [f"{n} dataset{'s' if n != 1 else ''}", f"{failing} failing",
              f"{c['error']} error{'s' if c['error'] != 1 else ''}",
              f"{c['warning']} warning{'s' if c['warning'] != 1 else ''}", f"{c['info']} info"]
-    suppressed = sum(len(r.suppressed) for r in report.results)
+    suppressed = report.suppressed_count()
     if suppressed:
         parts.append(f"{suppressed} suppressed")
     internal = len(report.internal_errors)
@@ -73,18 +86,21 @@ def summary_line(report: Report, *, colour: bool = False) -> str:
 
 
 def summary_table(report: Report, *, colour: bool = False, limit: int = 50, max_width: int | None = 70) -> str:
-    """A per-dataset table for runs over many files (the worst first)."""
-    rows = sorted(report.results, key=lambda r: (-r.counts()["error"], -r.counts()["warning"], r.path))
-    rows = sorted(rows, key=lambda r: not r.internal_error)  # stable: internal errors first
-    shown = {id(r): clean(r.path) for r in rows}
-    width = max((len(p) for p in shown.values()), default=7)
+    """A per-dataset table for runs over many files (the worst first: internal errors, then by
+    errors, warnings and path). Only the shown rows are kept (a run may have many thousands)."""
+    import heapq
+
+    width = max((len(clean(row[0])) for row in report.rows()), default=7)
     width = min(width, max_width) if max_width else width
+    total = len(report.results)
+    shown_rows = heapq.nsmallest(limit, report.rows(), key=lambda row: (not row[1], -row[2], -row[3], row[0]))
     out = [f"{'dataset':<{width}}  {'verdict':<25} errors warnings info"]
-    for r in rows[:limit]:
-        c = r.counts()
-        path = shown[id(r)]
+    for path, internal, errors, warnings, infos in shown_rows:
+        verdict = ("internal error" if internal else "not conformant" if errors else
+                   "conformant with warnings" if warnings else "conformant")  # DatasetResult.verdict
+        path = clean(path)
         path = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.append(f"{path:<{width}}  {r.verdict():<25} {c['error']:>6} {c['warning']:>8} {c['info']:>4}")
-    if len(rows) > limit:
-        out.append(f"… and {len(rows) - limit} more")
+        out.append(f"{path:<{width}}  {verdict:<25} {errors:>6} {warnings:>8} {infos:>4}")
+    if total > limit:
+        out.append(f"… and {total - limit} more")
     return guard_lines("\n".join(out) + "\n")
