@@ -492,7 +492,8 @@ def _validate_jobs(selected: list[Any], jobs: int | None, work: Callable[[Any], 
     # fork (where available) so that workers inherit the warmed-up modules and compiled schema
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(n, len(selected)), mp_context=context,
+                             initializer=_worker_start) as pool:
         try:
             _with_progress(pool.map(work, selected, chunksize=chunk), len(selected), show_progress, accept)
         except BrokenProcessPool as exc:
@@ -500,6 +501,16 @@ def _validate_jobs(selected: list[Any], jobs: int | None, work: Callable[[Any], 
             # reported as internal errors; everything that did finish is kept
             for j in selected[done():]:
                 accept(failed(internal_error_result(j.display, exc)))
+
+
+def _worker_start() -> None:
+    """In each worker: what it inherited (modules, compiled schemas) lives as long as the worker,
+    so it is moved out of the collector's generations; collections then walk only what the
+    datasets make, and the inherited pages stay shared with the parent. Only in the worker: a
+    library does not freeze its caller's objects."""
+    import gc
+
+    gc.freeze()
 
 
 def _warm_up() -> None:
@@ -510,7 +521,7 @@ def _warm_up() -> None:
     import mpistd.rules.registry as registry
     import mpistd.store  # noqa: F401
     from mpistd.quantify import _stats
-    from mpistd.standard import model, schema  # noqa: F401
+    from mpistd.standard import schema, view  # noqa: F401  (files are read through the view, not pydantic)
 
     registry.all_rules()
     _stats.t_quantile(0.975, 10)

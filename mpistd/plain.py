@@ -6,7 +6,6 @@ the other's module at import time for them, so the two stay free of an import ci
 from __future__ import annotations
 
 from dataclasses import dataclass
-from sys import intern as _intern
 from typing import Any
 
 
@@ -108,56 +107,3 @@ class ImageResult:
         return {"pointer": self.pointer, "metrics": plain(self.metrics), "threshold": self.threshold,
                 "error_kind": self.error_kind,
                 "error": self.error, "saturated": self.saturated, "out_of_range": self.out_of_range}
-
-
-class SharedPlain:
-    """Equal pieces of plain data, kept once: a run over thousands of datasets holds every
-    dataset's repository block (mpistd/comparability.py) until the repository rules have run,
-    and most of a block repeats from fit to fit and dataset to dataset (the dispositions of the
-    repository rules, tracer, scanner and acquisition, pointers, line numbers).
-
-    :meth:`share` returns an equal value (the same JSON, key order included) in which a string
-    is interned, an int or a dict that holds no list and no ``"pointer"`` (a located, per-fit or
-    per-series entry) is replaced by the first equal one seen. Floats are compared by their
-    exact bits (``float.hex``: -0.0 is not 0.0), bools are not ints. Nothing in mpistd changes
-    a repository block after it was made, so sharing equal pieces changes no output.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[Any, Any] = {}
-
-    def share(self, value: Any) -> Any:
-        return self._share(value)[0]
-
-    def _share(self, value: Any) -> tuple[Any, Any]:
-        """(the shared value, a hashable key of its content), the key None when not shareable."""
-        t = type(value)
-        if t is str:
-            value = _intern(value)
-            return value, value
-        if t is int:
-            key = (int, value)
-            return self._seen.setdefault(key, value), key
-        if t is float:
-            return value, (float, value.hex())
-        if value is None or t is bool:
-            return value, (t, value)
-        if t is list:
-            return [self._share(v)[0] for v in value], None
-        if t is dict:
-            items = []
-            keys: list[Any] = []
-            shareable = "pointer" not in value
-            for k, v in value.items():
-                k = _intern(k) if type(k) is str else k
-                v, vk = self._share(v)
-                items.append((k, v))
-                if vk is None:
-                    shareable = False
-                keys.append((k, vk))
-            out = dict(items)
-            if not shareable:
-                return out, None
-            key = (dict, tuple(keys))
-            return self._seen.setdefault(key, out), key
-        return value, None

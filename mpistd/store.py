@@ -57,6 +57,14 @@ def pack(result: DatasetResult, record: Any = None, *, with_repository: bool = T
     return Packed(result.path, data, pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL), tally(result), record)
 
 
+def _no_spool(exc: OSError) -> Exception:
+    """The results' temporary file cannot be made or written: the environment's problem (exit 2)."""
+    from mpistd._environment import EnvironmentProblem
+
+    return EnvironmentProblem(f"cannot keep the run's results in a temporary file ({exc.strerror or exc}); "
+                              "set TMPDIR to a writable folder with free space")
+
+
 class ResultStore(Sequence[DatasetResult]):
     """The results of a run, in order, spooled to a temporary file (see the module)."""
 
@@ -66,7 +74,10 @@ class ResultStore(Sequence[DatasetResult]):
         import tempfile
 
         self.with_repository = with_repository
-        self._file = tempfile.TemporaryFile(prefix="mpistd-results-")
+        try:
+            self._file = tempfile.TemporaryFile(prefix="mpistd-results-")
+        except OSError as exc:
+            raise _no_spool(exc) from None
         self._end = 0
         self._where = array("q")  # offset, result size, block size: three per dataset
         self._counts = array("l")  # errors, warnings, infos, suppressed: four per dataset
@@ -75,8 +86,11 @@ class ResultStore(Sequence[DatasetResult]):
 
     # ---------------------------------------------------------------- writing
     def _write(self, data: bytes) -> int:
-        self._file.seek(self._end)
-        self._file.write(data)
+        try:
+            self._file.seek(self._end)
+            self._file.write(data)
+        except OSError as exc:  # the temporary folder is full
+            raise _no_spool(exc) from None
         start, self._end = self._end, self._end + len(data)
         return start
 

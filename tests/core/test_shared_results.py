@@ -1,45 +1,18 @@
-"""What the parent keeps of a large run (issue 17, second pass): equal pieces of the repository
-blocks shared, and the repository rules' dispositions found without a Finding per fit. Both
-must give exactly what they replace; the expectations here are the plain definitions (JSON text
-equal, key order included; emit's own answer)."""
+"""What the parent keeps of a large run (issue 17): the repository rules' dispositions found
+without a Finding per fit, and the results kept in a temporary file (mpistd/store.py). Both must
+give exactly what they replace; the expectations here are the plain definitions (emit's own
+answer, the list of results)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from mpistd.config import Options
 from mpistd.pipeline import Emitter
-from mpistd.plain import SharedPlain
 
-
-def _block(slope: float, severity: str = "warning") -> dict:
-    return {"format": 1, "dataset_id": "d", "series": [{
-        "pointer": "/calibrations/0", "tracer": {"name": "T", "vendor": None},
-        "acquisition": {"gradient_T_per_m": 2.0, "drive_amplitude_mT": {"x": 12.0}},
-        "fits": [{"metric": "max_intensity", "pointer": "/calibrations/0/fits/0", "slope": slope, "n": 24,
-                  "line": 300, "column": 9, "rules": {"MPI060": {"severity": severity}}}]}]}
-
-
-def test_shared_block_is_the_same_json_and_shares_equal_pieces() -> None:
-    shared = SharedPlain()
-    a, b = _block(1.5), _block(2.5)
-    sa, sb = shared.share(a), shared.share(b)
-    assert json.dumps(sa) == json.dumps(a) and json.dumps(sb) == json.dumps(b)
-    fa, fb = sa["series"][0]["fits"][0], sb["series"][0]["fits"][0]
-    assert fa is not fb  # located entries (they hold a pointer) are each dataset's own
-    assert fa["rules"] is fb["rules"]  # equal dispositions kept once
-    assert sa["series"][0]["tracer"] is sb["series"][0]["tracer"]
-    assert sa["series"][0]["acquisition"] is sb["series"][0]["acquisition"]
-    assert sa["series"] is not sb["series"]  # lists are never shared
-
-
-@pytest.mark.parametrize("x, y", [(0.0, -0.0), (1, True), (1, 1.0), (None, False)])
-def test_values_that_compare_equal_but_print_differently_are_not_merged(x: object, y: object) -> None:
-    shared = SharedPlain()
-    first, second = shared.share({"v": x}), shared.share({"v": y})
-    assert json.dumps(first) == json.dumps({"v": x})
-    assert json.dumps(second) == json.dumps({"v": y})
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("options", [
@@ -130,3 +103,40 @@ def test_the_json_result_in_pieces_is_the_json_of_the_whole_report() -> None:
         whole = guard_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         assert "".join(iter_json(report)) == render_json(report) == whole
         assert json.loads(whole)["datasets"] == [r.to_dict() for r in results[:n]]
+
+
+@pytest.mark.parametrize("where", ["create", "write"])
+def test_a_temporary_folder_that_cannot_hold_the_results_is_the_environments_problem(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """The results' temporary file (mpistd/store.py) cannot be made (no writable TMPDIR) or
+    written (the folder is full): exit 2 with the fix, no traceback (the brief: the
+    environment's problems are exit 2)."""
+    import errno
+    import shutil
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from mpistd.cli import cli
+
+    shutil.copy(ROOT / "reference_data" / "conformance" / "clean.mpical.json", tmp_path / "a.mpical.json")
+    real = tempfile.TemporaryFile
+
+    class Full:
+        def __init__(self, *a: object, **k: object) -> None:
+            self._f = real()
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._f, name)
+
+    def refuse(*a: object, **k: object) -> None:
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse if where == "create" else Full)
+    run = CliRunner().invoke(cli, ["validate", str(tmp_path), "--jobs", "1"])
+    assert run.exit_code == 2, run.output
+    assert "temporary file" in run.stderr and "TMPDIR" in run.stderr
+    assert "Traceback" not in run.output + run.stderr
