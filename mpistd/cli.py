@@ -582,6 +582,10 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         if to_stdout and resolved != "html":
             raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
         _require("jinja2", "markupsafe", "matplotlib")
+        if kind != "site":
+            from mpistd.render import page_helper
+
+            page_helper.start_helper()  # imports and figures while this process validates; before any GLib
         if resolved == "pdf":
             from mpistd._environment import check_weasyprint
             from mpistd.render.pdf import start_helper
@@ -601,6 +605,8 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             from mpistd.collect import SelectionError
 
             raise SelectionError("this shard selects no datasets")
+        if kind != "site" and selected[0].refusal is None:
+            page_helper.prefetch(selected[0].path, selected[0].options)
         report = run_validation(paths, config, base, jobs, shard_t, True, reproducible, selected=selected)
         sources = sources_from_jobs(report, selected)
         written = write_report(report, sources, None if to_stdout else output, fmt, jobs=jobs)
@@ -616,8 +622,10 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         try:
             return body()
         finally:
+            from mpistd.render import page_helper
             from mpistd.render.pdf import stop_helper
 
+            page_helper.stop_helper()
             stop_helper()
 
     sys.exit(_guard(debug, guarded))
