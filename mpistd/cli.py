@@ -584,8 +584,9 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         _require("jinja2", "markupsafe", "matplotlib")
         if kind != "site":
             from mpistd.render import page_helper
+            from mpistd.render.report import page_source
 
-            page_helper.start_helper()  # imports and figures while this process validates; before any GLib
+            page_helper.start_helper(page_source)  # imports, figures while this process validates; before GLib
         if resolved == "pdf":
             from mpistd._environment import check_weasyprint
             from mpistd.render.pdf import start_helper

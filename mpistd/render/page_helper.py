@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 _HELPER: Any = None  # (process, connection) while a helper runs
 HELPER_TIMEOUT = 120.0  # seconds for one page: far beyond any real page, it only catches a hang
 
 
-def start_helper() -> bool:
-    """Fork the report helper (see above); True when one runs. Call :func:`stop_helper` after."""
+def start_helper(build: Callable[..., tuple[str, list[str]]]) -> bool:
+    """Fork the report helper (see above); True when one runs. Call :func:`stop_helper` after.
+
+    ``build`` makes a page from :func:`page`'s arguments and ``ahead=True``
+    (:func:`mpistd.render.report.page_source`, given by the caller: this module knows no page)."""
     global _HELPER
     import multiprocessing
 
@@ -48,7 +51,7 @@ def start_helper() -> bool:
         return False
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(there,), name="mpistd-report", daemon=True)
+    process = ctx.Process(target=_serve, args=(there, build), name="mpistd-report", daemon=True)
     try:
         process.start()
     except OSError:  # no process to spare: the parent draws everything
@@ -145,7 +148,7 @@ def _prefetch(path: Any, options: Any) -> None:  # pragma: no cover - runs in th
     plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls)}
 
 
-def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
+def _serve(conn: Any, build: Callable[..., tuple[str, list[str]]]) -> None:  # pragma: no cover - the helper
     import gc
 
     gc.freeze()  # what it inherited is never collected here (and the collector skips it: faster)
@@ -154,8 +157,6 @@ def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
     except BaseException:  # the parent builds the page and reports any error itself
         conn.close()
         return
-    from mpistd.render.report import page_source
-
     while True:
         try:
             job = conn.recv()
@@ -172,7 +173,7 @@ def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
             continue
         try:
             source, meta, fmt, image_renders = job[1:]
-            html_text, urls = page_source(source, meta, fmt, image_renders, ahead=True)
+            html_text, urls = build(source, meta, fmt, image_renders, ahead=True)
             conn.send(("page", html_text, urls))
         except BaseException as exc:  # noqa: BLE001 - reported by the parent's own rendering
             try:

@@ -31,7 +31,7 @@ from mpistd.render.report import page_source, sources_from_jobs
 import mpistd
 
 path = Path(sys.argv[1])
-assert page_helper.start_helper()
+assert page_helper.start_helper(page_source)
 try:
     jobs = collect([path], Options(), None)
     page_helper.prefetch(jobs[0].path, jobs[0].options)
@@ -74,10 +74,10 @@ def test_a_helper_that_is_gone_gives_no_page_and_is_dropped(monkeypatch: pytest.
 
 def test_no_helper_when_turned_off_or_after_weasyprint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPISTD_NO_REPORT_HELPER", "1")
-    assert page_helper.start_helper() is False and page_helper._HELPER is None
+    assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
     monkeypatch.delenv("MPISTD_NO_REPORT_HELPER")
     monkeypatch.setitem(sys.modules, "weasyprint", object())
-    assert page_helper.start_helper() is False and page_helper._HELPER is None
+    assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
 
 
 def _eq1(means) -> str:
