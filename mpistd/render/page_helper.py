@@ -23,7 +23,8 @@ The helper only ever helps: if it cannot start, fails on a step, dies or does no
 within :data:`HELPER_TIMEOUT`, the parent builds the page itself exactly as without it (and
 reports every error as it would). It never reads anything the parent would not (a refused
 dataset is never sent; images are read by the image pipeline's own reader, as in-process).
-Only where ``fork`` exists; MPISTD_NO_REPORT_HELPER=1 turns it off.
+Only where ``fork`` exists, from a process that has not loaded WeasyPrint, and when a core is
+spare (:func:`spare_core`); MPISTD_NO_REPORT_HELPER=1 turns it off.
 """
 from __future__ import annotations
 
@@ -49,6 +50,14 @@ def start_helper(build: Callable[..., tuple[str, list[str]]]) -> bool:
         return False
     if "weasyprint" in sys.modules:  # Pango/GLib loaded here: a fork of this process can hang
         return False
+    if not spare_core():
+        return False
+    # what the helper needs and this process's validation imports anyway: imported once, here,
+    # rather than in both processes (the helper's path is not longer for it: it needs them too)
+    import mpistd.load.documents  # noqa: F401
+    import mpistd.quantities  # noqa: F401
+    import mpistd.standard.model  # noqa: F401
+
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe()
     process = ctx.Process(target=_serve, args=(there, build), name="mpistd-report", daemon=True)
@@ -61,6 +70,27 @@ def start_helper(build: Callable[..., tuple[str, list[str]]]) -> bool:
         there.close()
     _HELPER = (process, here)
     return True
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def spare_core() -> bool:
+    """True when a second process would run beside this one: two or more usable CPUs, and a
+    load average (one minute) below their number. On a machine whose cores are all busy the
+    helper only adds work (it repeats the dataset's reading and its imports), so none is forked."""
+    cores = usable_cores()
+    if cores < 2:
+        return False
+    try:
+        return os.getloadavg()[0] < cores
+    except (AttributeError, OSError):  # pragma: no cover - no load average: assume a free core
+        return True
 
 
 def stop_helper() -> None:
@@ -145,7 +175,7 @@ def _prefetch(path: Any, options: Any) -> None:  # pragma: no cover - runs in th
         calls = plots._plan
     finally:
         plots._plan = None
-    plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls)}
+    plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls, processes=min(2, usable_cores()))}
 
 
 def _serve(conn: Any, build: Callable[..., tuple[str, list[str]]]) -> None:  # pragma: no cover - the helper

@@ -244,7 +244,9 @@ def page_source(source: DatasetSource, meta: Any, fmt: str = "html", image_rende
             calls = [c for c in plots._plan if c[4] not in (plots._drawn or {})]
         finally:
             plots._plan = None
-        plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls)}
+        from mpistd.render.page_helper import usable_cores
+
+        plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls, processes=min(2, usable_cores()))}
     return render_page(source.result, quantities, model, meta, images=images, note=note,
                        figures="data-url" if fmt == "pdf" else "inline", image_views=views)
 

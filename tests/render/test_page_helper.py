@@ -31,6 +31,7 @@ from mpistd.render.report import page_source, sources_from_jobs
 import mpistd
 
 path = Path(sys.argv[1])
+page_helper.spare_core = lambda: True  # a busy test machine: the helper all the same
 assert page_helper.start_helper(page_source)
 try:
     jobs = collect([path], Options(), None)
@@ -78,6 +79,22 @@ def test_no_helper_when_turned_off_or_after_weasyprint(monkeypatch: pytest.Monke
     monkeypatch.delenv("MPISTD_NO_REPORT_HELPER")
     monkeypatch.setitem(sys.modules, "weasyprint", object())
     assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
+    monkeypatch.delitem(sys.modules, "weasyprint")
+    monkeypatch.setattr(page_helper, "spare_core", lambda: False)  # every core busy: no helper
+    assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
+
+
+def test_a_spare_core_needs_two_cores_and_a_load_below_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(page_helper, "usable_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+    assert page_helper.spare_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 0.0, 0.0))
+    assert not page_helper.spare_core()
+    monkeypatch.setattr(page_helper, "usable_cores", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert not page_helper.spare_core()
 
 
 def _eq1(means) -> str:
