@@ -24,7 +24,8 @@ within :data:`HELPER_TIMEOUT`, the parent builds the page itself exactly as with
 reports every error as it would). It never reads anything the parent would not (a refused
 dataset is never sent; images are read by the image pipeline's own reader, as in-process).
 Only where ``fork`` exists, from a process that has not loaded WeasyPrint, and when a core is
-spare (:func:`spare_core`); MPISTD_NO_REPORT_HELPER=1 turns it off.
+spare (:func:`spare_core`; MPISTD_REPORT_HELPER=1 forks it all the same, for benchmarks);
+MPISTD_NO_REPORT_HELPER=1 turns it off.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def start_helper(build: Callable[..., tuple[str, list[str]]]) -> bool:
         return False
     if "weasyprint" in sys.modules:  # Pango/GLib loaded here: a fork of this process can hang
         return False
-    if not spare_core():
+    if not (spare_core() or os.environ.get("MPISTD_REPORT_HELPER")):  # =1: even on a busy machine
         return False
     # what the helper needs and this process's validation imports anyway: imported once, here,
     # rather than in both processes (the helper's path is not longer for it: it needs them too)

@@ -21,6 +21,7 @@ EXAMPLE = ROOT / "reference_data" / "examples" / "promag-fixed-volume.mpical.jso
 # run in a fresh interpreter: the helper is forked only from a process that has not loaded
 # WeasyPrint (this test process may have), exactly as the CLI forks it
 _SCRIPT = r"""
+import os
 import sys
 from pathlib import Path
 from mpistd.collect import collect
@@ -31,7 +32,7 @@ from mpistd.render.report import page_source, sources_from_jobs
 import mpistd
 
 path = Path(sys.argv[1])
-page_helper.spare_core = lambda: True  # a busy test machine: the helper all the same
+os.environ["MPISTD_REPORT_HELPER"] = "1"  # a busy test machine: the helper all the same
 assert page_helper.start_helper(page_source)
 try:
     jobs = collect([path], Options(), None)
@@ -80,6 +81,7 @@ def test_no_helper_when_turned_off_or_after_weasyprint(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "weasyprint", object())
     assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
     monkeypatch.delitem(sys.modules, "weasyprint")
+    monkeypatch.delenv("MPISTD_REPORT_HELPER", raising=False)
     monkeypatch.setattr(page_helper, "spare_core", lambda: False)  # every core busy: no helper
     assert page_helper.start_helper(lambda *a, **k: ('', [])) is False and page_helper._HELPER is None
 
