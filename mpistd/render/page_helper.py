@@ -3,13 +3,13 @@
 ``mpistd report data.mpical.json -o report.html`` spends, besides validation, about as long
 again importing matplotlib and jinja2 and drawing the figures, which do not depend on
 validation: they are drawn from the numbers the quantities stage computes from the dataset
-(the figures' functions never see a finding). The command forks this helper at its start,
-before anything else is imported or loaded (no GLib, no threads: see :mod:`mpistd.render.pdf`
-on forking after Pango):
+(the figures' functions never see a finding). The command forks this helper once it has
+collected the dataset, before anything else is loaded (no GLib, no threads: see
+:mod:`mpistd.render.pdf` on forking after Pango):
 
 1. the helper imports matplotlib and jinja2, compiles the templates and draws a first figure
-   (fonts), while the parent collects the dataset;
-2. :func:`prefetch` (the collected file and its options, sent when validation starts): the
+   (fonts), while the parent starts validating;
+2. :func:`prefetch` (the collected file and its options, sent at once): the
    helper reads the dataset as the report step does (:func:`mpistd.render.report.prepare`:
    the same bounded reader, the images not read), recomputes its quantities, plans the
    page's calibration figures and draws them on both cores (:func:`mpistd.render.plots.draw_ahead`);
@@ -106,8 +106,10 @@ def stop_helper() -> None:
     except (OSError, ValueError):
         pass
     conn.close()
-    process.join(timeout=5)
-    if process.is_alive():  # pragma: no cover - a helper stuck in a figure
+    # it holds nothing worth finishing (it writes no file): a helper still importing or drawing
+    # when the command ends (an error, a usage problem) is not waited for
+    process.join(timeout=0.1)
+    if process.is_alive():
         process.kill()
         process.join()
 
