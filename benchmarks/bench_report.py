@@ -19,11 +19,16 @@ adds, against the HTML time of the same report.
 
 Prints the times and the goals of issue 15 as ratios: PDF/HTML ≤ 1.5, HTML/validate ≤ 2,
 added PDF time of a 10,000-character description / HTML ≤ 1. Never asserted in tests.
+
+``--helper auto`` (default) leaves the CLI's report helper to decide (it forks only when a core
+is spare: the load average is printed), ``on`` forces it (MPISTD_REPORT_HELPER=1), ``off``
+turns it off (MPISTD_NO_REPORT_HELPER=1): on a busy machine, compare the two.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -88,7 +93,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, action="append", default=None)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--helper", choices=("auto", "on", "off"), default="auto")
     args = parser.parse_args()
+    if args.helper == "on":
+        os.environ["MPISTD_REPORT_HELPER"] = "1"
+    elif args.helper == "off":
+        os.environ["MPISTD_NO_REPORT_HELPER"] = "1"
+    from mpistd.render.page_helper import spare_core
+
+    print(f"load average {os.getloadavg()[0]:.2f}; report helper: {args.helper}"
+          + (f" (a spare core now: {spare_core()})" if args.helper == "auto" else ""))
     paths = args.dataset or [ROOT / p for p in DEFAULTS]
     # warm-up: every import and every first-use cache
     validate_json(paths[0])

@@ -502,12 +502,6 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         if to_stdout and resolved != "html":
             raise click.BadParameter("'-' (stdout) takes HTML only", param_hint="--output")
         _require("jinja2", "markupsafe", "matplotlib")
-        if resolved == "pdf":
-            from mpistd._environment import check_weasyprint
-            from mpistd.render.pdf import start_helper
-
-            check_weasyprint()  # missing extra or Pango: exit 2 naming the fix, before any work
-            start_helper()  # imports WeasyPrint in a forked helper while this process validates
         if not to_stdout:
             from mpistd._atomic import check_target
 
@@ -521,6 +515,19 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
             from mpistd.collect import SelectionError
 
             raise SelectionError("this shard selects no datasets")
+        if kind != "site" and selected[0].refusal is None:  # a refused dataset is never read
+            from mpistd.render import page_helper
+            from mpistd.render.report import page_source
+
+            # imports and figures while this process validates; forked before anything GLib
+            if page_helper.start_helper(page_source):
+                page_helper.prefetch(selected[0].path, selected[0].options)
+        if resolved == "pdf":
+            from mpistd._environment import check_weasyprint
+            from mpistd.render.pdf import start_helper
+
+            check_weasyprint()  # missing extra or Pango: exit 2 naming the fix, before validation
+            start_helper()  # imports WeasyPrint in a forked helper while this process validates
         report = run_validation(paths, config, base, jobs, shard_t, True, reproducible, selected=selected)
         sources = sources_from_jobs(report, selected)
         written = write_report(report, sources, None if to_stdout else output, fmt, jobs=jobs)
@@ -536,8 +543,10 @@ def report_command(paths: tuple[Path, ...], output: str, fmt: str | None, reprod
         try:
             return body()
         finally:
+            from mpistd.render import page_helper
             from mpistd.render.pdf import stop_helper
 
+            page_helper.stop_helper()
             stop_helper()
 
     sys.exit(_guard(debug, guarded))

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence, TypeAlias, Union
 from mpistd.findings import DatasetResult, Report
 
 __all__ = ["report", "render_html", "render_pdf", "write_report", "write_site", "sources_from_jobs",
-           "DatasetSource", "prepare", "resolve_target", "ReportTargetError"]
+           "DatasetSource", "prepare", "page_source", "resolve_target", "ReportTargetError"]
 
 FORMATS = ("html", "pdf")
 _SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf"}
@@ -221,21 +221,46 @@ def image_views(source: DatasetSource, model: Any, images: list[dict[str, Any]] 
     return views
 
 
-def render_source(source: DatasetSource, meta: Any, fmt: str = "html", image_renders: str = "first"
-                  ) -> str | bytes:
-    """The page (HTML text or PDF bytes) of one dataset. ``image_renders``: "first" draws the
-    first image of each level (at most :data:`MAX_IMAGE_RENDERS`), "all" every image, "none" none."""
-    from mpistd.render.html import render_page
+def page_source(source: DatasetSource, meta: Any, fmt: str = "html", image_renders: str = "first",
+                ahead: bool = False) -> tuple[str, list[str]]:
+    """(HTML, the data: URLs it holds) of one dataset's page: the page itself for ``fmt`` "html",
+    the PDF's source (figures as data: URLs) for "pdf". ``image_renders``: "first" draws the
+    first image of each level (at most :data:`MAX_IMAGE_RENDERS`), "all" every image, "none"
+    none. ``ahead`` (the report helper only, see :mod:`mpistd.render.page_helper`): the
+    figures not drawn yet are drawn first, on both cores."""
+    from mpistd.render.html import build_context, render_page
 
     if image_renders not in ("first", "all", "none"):
         raise ReportTargetError(f"image_renders must be 'first', 'all' or 'none', not {image_renders!r}")
     quantities, model, images, note = prepare(source)
     views = {} if image_renders == "none" else image_views(source, model, images, limit=None if image_renders == "all"
                                                            else MAX_IMAGE_RENDERS, every=image_renders == "all")
+    if ahead and views:  # the image figures (the others were drawn while validation ran)
+        from mpistd.render import plots
+
+        plots._plan = []
+        try:
+            build_context(source.result, quantities, model, meta, images=images, note=note, image_views=views)
+            calls = [c for c in plots._plan if c[4] not in (plots._drawn or {})]
+        finally:
+            plots._plan = None
+        from mpistd.render.page_helper import usable_cores
+
+        plots._drawn = {**(plots._drawn or {}), **plots.draw_ahead(calls, processes=min(2, usable_cores()))}
+    return render_page(source.result, quantities, model, meta, images=images, note=note,
+                       figures="data-url" if fmt == "pdf" else "inline", image_views=views)
+
+
+def render_source(source: DatasetSource, meta: Any, fmt: str = "html", image_renders: str = "first"
+                  ) -> str | bytes:
+    """The page (HTML text or PDF bytes) of one dataset (see :func:`page_source`); built by the
+    CLI's report helper when one runs, else here."""
+    from mpistd.render import page_helper
+
+    page = page_helper.page(source, meta, fmt, image_renders)
+    html, urls = page if page is not None else page_source(source, meta, fmt, image_renders)
     if fmt != "pdf":
-        return render_page(source.result, quantities, model, meta, images=images, note=note, image_views=views)[0]
-    html, urls = render_page(source.result, quantities, model, meta, images=images, note=note, figures="data-url",
-                             image_views=views)
+        return html
     return render_pdf(html, allowed_data_urls=urls, reproducible=getattr(meta, "created", None) is None)
 
 
