@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from mpistd._text import display_name
 from mpistd.config import ConfigError, Options, find_config, load_config
@@ -33,13 +33,26 @@ class PathNotFound(SelectionError, FileNotFoundError):
     """A path given to validate does not exist."""
 
 
-@dataclass(frozen=True, slots=True)
 class Job:
-    path: Path
-    display: str
-    options: Options
-    #: why a scanned entry is not read (reported as MPI001); None for a dataset to read
-    refusal: str | None = None
+    """One dataset of a run: its path, how it is shown, its options, and why a scanned entry is
+    not read (``refusal``, reported as MPI001; None for a dataset to read). The path is kept as
+    text (a run over tens of thousands of datasets holds one Job each: a Path costs about three
+    times the text) and made a Path when asked for."""
+
+    __slots__ = ("_where", "display", "options", "refusal")
+
+    def __init__(self, path: Path | str, display: str, options: Options, refusal: str | None = None) -> None:
+        self._where = os.fspath(path)
+        self.display = display
+        self.options = options
+        self.refusal = refusal
+
+    @property
+    def path(self) -> Path:
+        return Path(self._where)
+
+    def __repr__(self) -> str:
+        return f"Job({self._where!r}, {self.display!r}, refusal={self.refusal!r})"
 
 
 def _display(path: Path) -> str:
@@ -58,11 +71,10 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
+def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]]:
     """Dataset-named entries under ``root`` in sorted order: (path, None) to read, or
-    (path, reason) for one that is refused. Iterative; every folder is entered once."""
+    (path, reason) for one that is refused. Iterative (a generator: a scan of many thousands holds no list of them); every folder is entered once."""
     real_root = Path(os.path.realpath(root))
-    out: list[tuple[Path, str | None]] = []
     seen_dirs: set[tuple[int, int]] = set()
     try:
         st = os.stat(root)
@@ -85,7 +97,7 @@ def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
                 mode = e.stat(follow_symlinks=False).st_mode
             except OSError as exc:
                 if is_dataset_file(path):
-                    out.append((path, f"cannot be examined ({exc.strerror or exc}): not read"))
+                    yield (path, f"cannot be examined ({exc.strerror or exc}): not read")
                 continue
             if stat.S_ISDIR(mode) and not is_link:
                 if not e.name.startswith("."):
@@ -98,13 +110,13 @@ def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
                 target, reason = _link_target(path, real_root, follow_symlinks)
                 if reason is not None:
                     if wanted:
-                        out.append((path, reason))
+                        yield (path, reason)
                     continue
                 try:
                     tst = os.stat(target)
                 except OSError as exc:  # pragma: no cover - removed between the two looks
                     if wanted:
-                        out.append((path, f"a symbolic link whose target cannot be read ({exc.strerror}): not read"))
+                        yield (path, f"a symbolic link whose target cannot be read ({exc.strerror}): not read")
                     continue
                 if stat.S_ISDIR(tst.st_mode):
                     key = (tst.st_dev, tst.st_ino)
@@ -115,16 +127,16 @@ def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
                 if not wanted:
                     continue
                 if not stat.S_ISREG(tst.st_mode):
-                    out.append((path, f"a symbolic link to {_kind(tst.st_mode)}, not a regular file: not read"))
+                    yield (path, f"a symbolic link to {_kind(tst.st_mode)}, not a regular file: not read")
                     continue
-                out.append((path, None))
+                yield (path, None)
                 continue
             if not wanted:
                 continue
             if not stat.S_ISREG(mode):
-                out.append((path, f"{_kind(mode)}, not a regular file: not read"))
+                yield (path, f"{_kind(mode)}, not a regular file: not read")
                 continue
-            out.append((path, None))
+            yield (path, None)
         for sub in reversed(subfolders):
             if not _is_link(sub):
                 try:
@@ -136,7 +148,6 @@ def _scan(root: Path, follow_symlinks: bool) -> list[tuple[Path, str | None]]:
                 except OSError:
                     pass
             stack.append(sub)
-    return out
 
 
 def _is_link(path: Path) -> bool:
