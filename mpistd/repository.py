@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from mpistd.quantify.robust import MIN_GROUP, LeaveOneOut, leave_one_out
+from mpistd.quantify.robust import MIN_GROUP, LeaveOneOut, iter_leave_one_out, leave_one_out
 
 SUMMARY_FORMAT = 1
 VERDICTS = ("conformant", "conformant with warnings", "not conformant")
@@ -404,7 +404,7 @@ class Fold:
             loo: dict[int, LeaveOneOut] = {}  # of the flagged units only
             if len(judged) >= min_group:
                 statuses = bytearray(fg.statuses)
-                for k, r in zip(judged, leave_one_out([math.log(fg.sensitivities[k]) for k in judged],
+                for k, r in zip(judged, iter_leave_one_out([math.log(fg.sensitivities[k]) for k in judged],
                                                       equal_within=1e-9)):
                     status = "outlier" if r.outlier else ("within" if r.judged else "not judged: MAD 0")
                     statuses[k] = _CODE[status]

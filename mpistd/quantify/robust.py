@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 MAD_SCALE = 1.4826
 CUT_K = 3.5
@@ -78,9 +78,20 @@ def leave_one_out(values: Sequence[float], k: float = CUT_K, *, equal_within: fl
     have MAD 0 is not judged unless it equals their median to within ``equal_within`` (then it
     is simply not an outlier: rounding noise of a recomputed slope is no difference).
     """
+    return tuple(iter_leave_one_out(values, k, equal_within=equal_within))
+
+
+def iter_leave_one_out(values: Sequence[float], k: float = CUT_K, *,
+                       equal_within: float = 0.0) -> Iterator[LeaveOneOut]:
+    """:func:`leave_one_out`, one value at a time (a caller that keeps only a few of them, such as
+    the repository view's flagged units, holds no result per value of a large group)."""
     n = len(values)
     if n < 2:
         raise ValueError("leave-one-out needs at least two values")
+    return _leave_one_out(values, n, k, equal_within)
+
+
+def _leave_one_out(values: Sequence[float], n: int, k: float, equal_within: float) -> Iterator[LeaveOneOut]:
     order = sorted(range(n), key=lambda i: values[i])
     s = [float(values[i]) for i in order]
     rank = [0] * n
@@ -91,7 +102,6 @@ def leave_one_out(values: Sequence[float], k: float = CUT_K, *, equal_within: fl
     deviations: dict[float, list[float]] = {}
     for m in set(medians):
         deviations[m] = sorted(abs(v - m) for v in s)
-    out = []
     for i in range(n):
         m = medians[i]
         devs = deviations[m]
@@ -105,9 +115,8 @@ def leave_one_out(values: Sequence[float], k: float = CUT_K, *, equal_within: fl
         deviation = v - m
         limit = k * MAD_SCALE * spread
         judged = spread > 0 or abs(deviation) <= equal_within
-        out.append(LeaveOneOut(value=v, median=m, mad=spread, deviation=deviation, limit=limit,
-                               outlier=bool(spread > 0 and abs(deviation) > limit), judged=judged))
-    return tuple(out)
+        yield LeaveOneOut(value=v, median=m, mad=spread, deviation=deviation, limit=limit,
+                          outlier=bool(spread > 0 and abs(deviation) > limit), judged=judged)
 
 
-__all__ = ["MAD_SCALE", "CUT_K", "MIN_GROUP", "median", "mad", "leave_one_out", "LeaveOneOut"]
+__all__ = ["MAD_SCALE", "CUT_K", "MIN_GROUP", "median", "mad", "leave_one_out", "iter_leave_one_out", "LeaveOneOut"]
