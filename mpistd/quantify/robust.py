@@ -17,6 +17,7 @@ Pure numerics (CONTRIBUTING.md): floats in, frozen dataclasses out.
 from __future__ import annotations
 
 import bisect
+from array import array
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -92,18 +93,21 @@ def iter_leave_one_out(values: Sequence[float], k: float = CUT_K, *,
 
 
 def _leave_one_out(values: Sequence[float], n: int, k: float, equal_within: float) -> Iterator[LeaveOneOut]:
-    order = sorted(range(n), key=lambda i: values[i])
-    s = [float(values[i]) for i in order]
-    rank = [0] * n
+    # compact arrays, not lists of float and int objects: a repository group can hold tens of
+    # thousands of units (the values read back from an array('d') are the same doubles)
+    order = array("l", sorted(range(n), key=lambda i: values[i]))
+    s = array("d", [values[i] for i in order])
+    rank = array("l", [0]) * n
     for r, i in enumerate(order):
         rank[i] = r
-    medians = [_median_sorted_without(s, rank[i]) for i in range(n)]
+    del order
     # the others' deviations from their median: sorted once per distinct leave-one-out median
-    deviations: dict[float, list[float]] = {}
-    for m in set(medians):
-        deviations[m] = sorted(abs(v - m) for v in s)
+    # (rank is a permutation of range(n): the medians without each rank are the medians without each value)
+    deviations: dict[float, array[float]] = {}
+    for m in {_median_sorted_without(s, r) for r in range(n)}:
+        deviations[m] = array("d", sorted([abs(v - m) for v in s]))
     for i in range(n):
-        m = medians[i]
+        m = _median_sorted_without(s, rank[i])
         devs = deviations[m]
         own = abs(s[rank[i]] - m)
         # any index holding the same deviation will do: equal values are interchangeable
