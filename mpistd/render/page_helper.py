@@ -99,19 +99,13 @@ def stop_helper() -> None:
     global _HELPER
     if _HELPER is None:
         return
+    from mpistd.render._forked import stop
+
     process, conn = _HELPER
     _HELPER = None
-    try:
-        conn.send(None)
-    except (OSError, ValueError):
-        pass
-    conn.close()
     # it holds nothing worth finishing (it writes no file): a helper still importing or drawing
     # when the command ends (an error, a usage problem) is not waited for
-    process.join(timeout=0.1)
-    if process.is_alive():
-        process.kill()
-        process.join()
+    stop(process, conn, wait=0.1)
 
 
 def prefetch(path: Any, options: Any) -> None:

@@ -101,17 +101,11 @@ def stop_helper() -> None:
     global _HELPER
     if _HELPER is None:
         return
+    from mpistd.render._forked import stop
+
     process, conn = _HELPER
     _HELPER = None
-    try:
-        conn.send(None)
-    except (OSError, ValueError):
-        pass
-    conn.close()
-    process.join(timeout=5)
-    if process.is_alive():  # pragma: no cover - a helper stuck in a layout
-        process.kill()
-        process.join()
+    stop(process, conn, wait=5)  # a helper stuck in a layout is killed after 5 s
 
 
 def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
