@@ -59,18 +59,10 @@ def start_helper(build: Callable[..., tuple[str, list[str]]]) -> bool:
     import mpistd.quantities  # noqa: F401
     import mpistd.standard.model  # noqa: F401
 
-    ctx = multiprocessing.get_context("fork")
-    here, there = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(there, build), name="mpistd-report", daemon=True)
-    try:
-        process.start()
-    except OSError:  # no process to spare: the parent draws everything
-        here.close()
-        return False
-    finally:
-        there.close()
-    _HELPER = (process, here)
-    return True
+    from mpistd.render._forked import fork
+
+    _HELPER = fork(_serve, (build,), "mpistd-report")  # None: no process to spare, the parent draws everything
+    return _HELPER is not None
 
 
 def usable_cores() -> int:
@@ -124,17 +116,10 @@ def page(source: Any, meta: Any, fmt: str, image_renders: str) -> tuple[str, lis
     build it in-process)."""
     if _HELPER is None:
         return None
-    _, conn = _HELPER
-    try:
-        conn.send(("page", source, meta, fmt, image_renders))
-        if not conn.poll(HELPER_TIMEOUT):
-            stop_helper()
-            return None
-        answer = conn.recv()
-    except Exception:  # noqa: BLE001 - a job that does not pickle, a helper gone: build it here
-        stop_helper()
-        return None
-    if answer[0] != "page":
+    from mpistd.render._forked import ask
+
+    answer = ask(_HELPER, ("page", source, meta, fmt, image_renders), "page", HELPER_TIMEOUT)
+    if answer is None:  # a job that does not pickle, a helper gone or stuck: build it here
         stop_helper()
         return None
     return answer[1], answer[2]

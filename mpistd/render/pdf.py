@@ -82,18 +82,10 @@ def start_helper() -> bool:
         return True
     if os.environ.get("MPISTD_NO_PDF_HELPER") or "fork" not in multiprocessing.get_all_start_methods():
         return False
-    ctx = multiprocessing.get_context("fork")
-    here, there = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(there,), name="mpistd-pdf", daemon=True)
-    try:
-        process.start()
-    except OSError:  # no process to spare: render in-process
-        here.close()
-        return False
-    finally:
-        there.close()
-    _HELPER = (process, here)
-    return True
+    from mpistd.render._forked import fork
+
+    _HELPER = fork(_serve, (), "mpistd-pdf")  # None: no process to spare, render in-process
+    return _HELPER is not None
 
 
 def stop_helper() -> None:
@@ -140,20 +132,12 @@ def _serve(conn: Any) -> None:  # pragma: no cover - runs in the forked helper
 
 def _by_helper(html: str, urls: Iterable[str], reproducible: bool) -> bytes | None:
     """The PDF laid out by the helper, or None (no helper, or it failed: render in-process)."""
-    global _HELPER
+    from mpistd.render._forked import ask
+
     if _HELPER is None:
         return None
-    process, conn = _HELPER
-    try:
-        conn.send((html, list(urls), reproducible))
-        if not conn.poll(HELPER_TIMEOUT):  # a helper that hangs never hangs the run: render here
-            stop_helper()
-            return None
-        answer = conn.recv()
-    except (EOFError, OSError, ValueError):
-        stop_helper()
-        return None
-    if answer[0] != "pdf":
+    answer = ask(_HELPER, (html, list(urls), reproducible), "pdf", HELPER_TIMEOUT)
+    if answer is None:  # a helper gone, or one that hangs (it never hangs the run): render here
         stop_helper()
         return None
     helper_requested.extend(answer[2])
