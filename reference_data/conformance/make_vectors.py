@@ -4,7 +4,9 @@ Each family module in `families/` lists `VECTORS`; a vector is a mutation of the
 document (`base.py`) or a raw text, with the findings it must produce written by hand (never
 by running mpistd). This script writes `NAME.mpical.json` (or .yaml) beside
 `NAME.expected.json` (and `NAME.mpistd.toml` when the vector needs options, plus any image
-files). The folder is then a conformance suite that another implementation can run.
+files). The folder is then a conformance suite that another implementation can run. An
+expected file may list `without_modules`: Python modules the run must not find (the
+environment a finding such as MPI019, a reader library not installed, needs).
 
     python reference_data/conformance/make_vectors.py          # write
     python reference_data/conformance/make_vectors.py --check  # exit 1 if anything is stale
@@ -36,6 +38,9 @@ class Vector:
     options_toml: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # extra files, relative to this folder
     exit_code: int | None = None  # default: 1 if any expected error, else 0
+    #: Python modules the run must not find (written to the expected file; the conformance test
+    #: hides them): the environment a finding such as MPI019 (a reader library not installed) needs
+    without_modules: tuple[str, ...] = ()
 
     def outputs(self) -> dict[Path, bytes]:
         out: dict[Path, bytes] = {}
@@ -54,6 +59,8 @@ class Vector:
             "exit_code": code,
             "findings": [{"rule": r, "severity": s, "pointer": p} for r, s, p in sorted(self.expected)],
         }
+        if self.without_modules:
+            expected["without_modules"] = list(self.without_modules)
         out[HERE / f"{self.name}.expected.json"] = (json.dumps(expected, indent=2) + "\n").encode("utf-8")
         if self.options_toml is not None:
             out[HERE / f"{self.name}.mpistd.toml"] = self.options_toml.encode("utf-8")

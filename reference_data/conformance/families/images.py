@@ -280,14 +280,26 @@ def _mpi017_quiet(name):
                         "A DICOM image whose PixelSpacing agrees with the declared pixel size within 1 %.", attach, [])
 
 
+def _mpi019_fires(name):
+    def attach(d, files):
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.5")),
+                                        fmt="dicom")
+    return _with_images(name, "MPI019", True,
+                        "The MPI019-quiet DICOM image, validated where pydicom is not installed (the test hides "
+                        "the module, as `without_modules` says): one MPI019 at the image's path, exit 2 (the "
+                        "environment's problem); the image is not judged.",
+                        attach, [("MPI019", E, f"{CAL}/points/0/replicates/0/image/path")], exit_code=2,
+                        without_modules=("pydicom",))
+
+
 def _mpi019_quiet(name):
     def attach(d, files):
         _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.5")),
                                         fmt="dicom")
     return _with_images(name, "MPI019", False,
                         "A DICOM image read with its reader installed: no MPI019. (MPI019 fires only when the "
-                        "reader library is missing, an environment no dataset can express: tests/rules/"
-                        "test_image_rules.py runs it with pydicom hidden.)", attach, [])
+                        "reader library is missing: MPI019-fires, the same image with pydicom hidden.)",
+                        attach, [])
 
 
 # ------------------------------------------------------------------------------------------------ MPI005
@@ -380,5 +392,6 @@ VECTORS = [
     _mpi017_quiet("MPI017-quiet"),
     _mpi017_fires_unusable("MPI017-fires-unusable"),
     _mpi014_fires_spacing("MPI014-fires-dicom-spacing"),
+    _mpi019_fires("MPI019-fires"),
     _mpi019_quiet("MPI019-quiet"),
 ]
