@@ -139,6 +139,9 @@ def main() -> None:
             runs = [timed(base + ["--jobs", str(jobs)], env) for _ in range(args.repeat)]
             best = min(r[0] for r in runs)
             codes = {r[1] for r in runs}
+            if max(codes) > 1:  # a failed run's time is not mpistd's speed (e.g. a Python without mpistd's dependencies)
+                sys.exit(f"mpistd --jobs {jobs} exited {sorted(codes)}: not a measurement; run "
+                         f"'mpistd validate {root}' with this Python ({sys.executable}) to see why")
             print(f"mpistd --jobs {jobs}: {best:.2f} s = {args.n / best:,.0f} datasets/s "
                   f"({best / floor:.1f}x the floor; exit {sorted(codes)})")
             for k, r in enumerate(runs):

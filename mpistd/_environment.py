@@ -6,6 +6,7 @@ the test suite skips the tests that need a missing system library, with the same
 """
 from __future__ import annotations
 
+from functools import cache
 from types import ModuleType
 
 #: the optional dependency groups (pyproject.toml) by the top-level module that needs them
@@ -22,6 +23,18 @@ EXTRA_OF_MODULE = {
     "h5py": "images",
 }
 
+#: the modules every validation needs (pyproject.toml's dependencies), by the distribution that
+#: provides them: a broken installation without one is exit 2 naming it, not "a bug"
+REQUIRED_MODULES = {
+    "jsonschema_rs": "jsonschema-rs",
+    "jsonschema": "jsonschema",
+    "referencing": "referencing",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pydantic": "pydantic",
+    "yaml": "PyYAML",
+}
+
 #: Debian/Ubuntu packages for PDF output (also in scripts/system-packages.sh)
 PDF_SYSTEM_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core")
 
@@ -34,6 +47,10 @@ class MissingExtra(EnvironmentProblem):
     """An optional Python dependency of mpistd is not installed."""
 
 
+class MissingDependency(EnvironmentProblem):
+    """A required Python dependency of mpistd is missing (a broken installation)."""
+
+
 class MissingSystemLibrary(EnvironmentProblem):
     """A system library (Pango for PDF output) cannot be loaded."""
 
@@ -42,11 +59,35 @@ def install_command(extra: str) -> str:
     return f"pip install 'mpistd[{extra}]'"
 
 
-def missing_extra(exc: BaseException) -> MissingExtra | None:
-    """The MissingExtra an ImportError stands for, or None when it is not one of the extras' modules."""
+def _missing_dependency(module: str) -> MissingDependency:
+    distribution = REQUIRED_MODULES[module]
+    return MissingDependency(f"mpistd needs {distribution!r} (module {module!r}), which is not installed in this "
+                             f"Python: run pip install '{distribution}' (or reinstall mpistd with its dependencies)")
+
+
+@cache
+def require_dependencies() -> None:
+    """Raise MissingDependency when a module every validation needs cannot be found (without
+    importing it: the check costs microseconds, and is made once per process)."""
+    from importlib.util import find_spec
+
+    for module in REQUIRED_MODULES:
+        try:
+            found = find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise _missing_dependency(module)
+
+
+def missing_extra(exc: BaseException) -> EnvironmentProblem | None:
+    """The MissingExtra (or MissingDependency) an ImportError stands for, or None when it is not
+    one of the extras' or the required dependencies' modules."""
     if not isinstance(exc, ImportError):
         return None
     name = (exc.name or "").split(".")[0]
+    if name in REQUIRED_MODULES:
+        return _missing_dependency(name)
     extra = EXTRA_OF_MODULE.get(name)
     if extra is None:
         return None

@@ -333,6 +333,9 @@ def validate(
         opts = opts.with_(strict=strict)
     config_path = Path(config) if config else None
     if isinstance(target, Mapping):
+        from mpistd._environment import require_dependencies
+
+        require_dependencies()
         if config_path is not None:
             from mpistd.config import load_config
 
@@ -379,9 +382,11 @@ def run(selected: list[Any], base: Any, *, config: Path | None = None, shard: tu
     others are judged in full (the report's exit code is then 3)."""
     from functools import partial
 
+    from mpistd._environment import require_dependencies
     from mpistd.repository import Fold
     from mpistd.store import ResultStore
 
+    require_dependencies()  # a broken installation is exit 2 naming the package, not a bug per dataset
     token = f"{os.getpid()}-{next(_TOKENS)}"
     fold = Fold()
     results: Any = ResultStore(with_repository=with_repository) if store else []

@@ -190,3 +190,38 @@ def test_system_packages_step_stops_without_venv(tmp_path: Path) -> None:
     assert proc.returncode == 1
     v = sys.version_info
     assert f"sudo apt-get install python{v.major}.{v.minor}-venv" in proc.stderr
+
+
+@pytest.mark.parametrize("module", ["jsonschema_rs", "scipy"])
+def test_a_missing_required_dependency_is_exit_2_naming_it(module: str, tmp_path: Path) -> None:
+    # a broken installation (here: the module hidden, as if it were not installed) is the
+    # environment's problem: one line naming the package to install, exit 2, before any work;
+    # it used to be one "internal error ... a bug in mpistd" per dataset and exit 3
+    code = ("import sys\n"
+            f"sys.modules[{module!r}] = None\n"
+            "from mpistd.cli import main\n"
+            "sys.argv = ['mpistd', *sys.argv[1:]]\n"
+            "main()\n")
+    out = tmp_path / "v.json"
+    proc = subprocess.run([sys.executable, "-c", code, "validate", str(EXAMPLE), "--output", f"json:{out}"],
+                          capture_output=True, text=True, timeout=120)
+    from mpistd._environment import REQUIRED_MODULES
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"pip install '{REQUIRED_MODULES[module]}'" in proc.stderr
+    assert "bug" not in proc.stdout + proc.stderr and not out.exists()
+
+
+def test_the_python_api_raises_a_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mpistd
+    from mpistd import _environment
+
+    _environment.require_dependencies.cache_clear()
+    monkeypatch.setitem(sys.modules, "jsonschema_rs", None)
+    try:
+        with pytest.raises(_environment.MissingDependency, match="pip install 'jsonschema-rs'"):
+            mpistd.validate(EXAMPLE)
+        with pytest.raises(_environment.MissingDependency):
+            mpistd.validate({"schema_version": "1.0"})
+    finally:
+        _environment.require_dependencies.cache_clear()
