@@ -742,8 +742,26 @@ def _merged_output(report: Any, fmt: str, sarif_category: str | None) -> str:
     return text
 
 
+#: the thread-pool sizes of the BLAS libraries numpy and scipy may load (OpenBLAS, MKL, OpenMP)
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def single_threaded_blas() -> None:
+    """One BLAS thread for this process and its workers, unless the user has set a size.
+
+    mpistd's linear algebra is small (the lines of a calibration, an image at a time) and it runs
+    datasets in parallel itself (--jobs): a BLAS thread pool only competes with that and costs
+    start-up time (numpy's import starts it). And a threaded OpenBLAS splits a dot product of
+    more than 10,000 values between its threads, so the sum's rounding depends on the machine's
+    core count: one thread gives the same numbers on every machine. Must run before numpy loads.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
 def main() -> None:
     """Console-script entry point."""
+    single_threaded_blas()
     try:
         cli.main(prog_name="mpistd", standalone_mode=True)
     except SystemExit:
