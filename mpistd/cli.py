@@ -202,7 +202,8 @@ def run_validation(paths: tuple[Path, ...], config: Path | None, base: Any, jobs
 
         raise SelectionError("this shard selects no datasets")
     return run(selected, base, config=config, shard=shard, jobs=jobs, keep_quantities=keep_quantities,
-               reproducible=reproducible, store=store, with_repository=with_repository)
+               reproducible=reproducible, store=store, with_repository=with_repository,
+               own_process=_OWN_PROCESS)
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -759,8 +760,15 @@ def single_threaded_blas() -> None:
         os.environ.setdefault(name, "1")
 
 
+#: True when the process is mpistd's own (started through main(), the console entry point), not a
+#: caller's that invokes the click command (a test's CliRunner): only then is the collector tuned
+_OWN_PROCESS = False
+
+
 def main() -> None:
     """Console-script entry point."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     single_threaded_blas()
     try:
         cli.main(prog_name="mpistd", standalone_mode=True)
