@@ -500,6 +500,8 @@ def _validate_jobs(selected: list[Any], jobs: int | None, work: Callable[[Any], 
     from concurrent.futures.process import BrokenProcessPool
 
     _warm_up()
+    if own_process:  # the parent too: it unpickles and keeps every result
+        _own_process_gc()
     chunk = max(1, min(32, len(selected) // (n * 4)))
     # fork (where available) so that workers inherit the warmed-up modules and compiled schema
     methods = multiprocessing.get_all_start_methods()
