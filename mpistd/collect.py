@@ -22,7 +22,7 @@ from typing import Iterator
 from mpistd._text import display_name
 from mpistd.config import ConfigError, Options, find_config, load_config
 from mpistd.load.documents import file_kind as _kind
-from mpistd.load.documents import is_dataset_file
+from mpistd.load.documents import DATASET_SUFFIXES, is_dataset_file
 
 
 class SelectionError(Exception):
@@ -55,7 +55,7 @@ class Job:
         return f"Job({self._where!r}, {self.display!r}, refusal={self.refusal!r})"
 
 
-def _display(path: Path) -> str:
+def _display(path: Path | str) -> str:
     try:
         text = os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows
@@ -71,9 +71,12 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]]:
+def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[str, str | None]]:
     """Dataset-named entries under ``root`` in sorted order: (path, None) to read, or
-    (path, reason) for one that is refused. Iterative (a generator: a scan of many thousands holds no list of them); every folder is entered once."""
+    (path, reason) for one that is refused; each path as text (``os.scandir``'s own: a Path for
+    every entry would cost time and, through pathlib's interning of every name, memory that
+    stays for the whole run). Iterative (a generator: a scan of many thousands holds no list of
+    them); every folder is entered once."""
     real_root = Path(os.path.realpath(root))
     seen_dirs: set[tuple[int, int]] = set()
     try:
@@ -81,7 +84,7 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
         seen_dirs.add((st.st_dev, st.st_ino))
     except OSError as exc:
         raise SelectionError(f"cannot read the folder {display_name(root)}: {exc.strerror or exc}") from None
-    stack = [root]
+    stack: list[str] = [os.fspath(root)]
     while stack:
         folder = stack.pop()
         try:
@@ -89,21 +92,21 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             raise SelectionError(f"cannot read the folder {display_name(folder)}: {exc.strerror or exc}") from None
-        subfolders: list[Path] = []
+        subfolders: list[str] = []
         for e in entries:
-            path = Path(e.path)
+            path = e.path
             try:
                 is_link = e.is_symlink()
                 mode = e.stat(follow_symlinks=False).st_mode
             except OSError as exc:
-                if is_dataset_file(path):
+                if _is_dataset_name(e.name):
                     yield (path, f"cannot be examined ({exc.strerror or exc}): not read")
                 continue
             if stat.S_ISDIR(mode) and not is_link:
                 if not e.name.startswith("."):
                     subfolders.append(path)
                 continue
-            wanted = is_dataset_file(path)
+            wanted = _is_dataset_name(e.name)
             if is_link:
                 if not wanted and (e.name.startswith(".") or not _link_is_dir(path)):
                     continue  # neither a dataset name nor a (visible) folder link
@@ -150,24 +153,29 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
             stack.append(sub)
 
 
-def _is_link(path: Path) -> bool:
+def _is_dataset_name(name: str) -> bool:
+    """load.documents.is_dataset_file of an entry's name."""
+    return name.lower().endswith(DATASET_SUFFIXES)
+
+
+def _is_link(path: str) -> bool:
     try:
-        return path.is_symlink()
+        return os.path.islink(path)
     except OSError:  # pragma: no cover
         return False
 
 
-def _link_is_dir(path: Path) -> bool:
+def _link_is_dir(path: str) -> bool:
     try:
-        return path.is_dir()
-    except OSError:
+        return os.path.isdir(path)
+    except OSError:  # pragma: no cover - isdir reports an error as False
         return False
 
 
-def _link_target(link: Path, real_root: Path, follow: bool) -> tuple[Path, str | None]:
+def _link_target(link: str, real_root: Path, follow: bool) -> tuple[str, str | None]:
     """Where a link leads, or why it is not followed."""
     try:
-        target = Path(os.path.realpath(link, strict=True))
+        target = os.path.realpath(link, strict=True)
     except OSError as exc:
         import errno
 
@@ -176,7 +184,7 @@ def _link_target(link: Path, real_root: Path, follow: bool) -> tuple[Path, str |
         return link, "a dangling symbolic link (its target does not exist): not read"
     except RuntimeError:  # pragma: no cover - older Pythons report loops this way
         return link, "a symbolic link loop: not read"
-    if not follow and not _inside(target, real_root):
+    if not follow and not _inside(Path(target), real_root):
         return target, ("a symbolic link to outside the scanned folder: not followed "
                         "(pass --follow-symlinks to follow links out of the folder)")
     return target, None
@@ -201,6 +209,8 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
         raise SelectionError("no paths given")
     explicit = load_config(config, base) if config is not None else None
     per_dir: dict[Path, Options] = {}
+    per_folder: dict[str, Options] = {}  # by the folder as scanned: one resolve per folder, not per file
+    real_folders: dict[str, str] = {}
 
     def options_for(folder: Path) -> Options:
         if explicit is not None:
@@ -212,6 +222,25 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
             found = find_config(folder)
             per_dir[folder] = load_config(found, base) if found is not None else base
         return per_dir[folder]
+
+    def options_of_folder(folder: str) -> Options:
+        got = per_folder.get(folder)
+        if got is None:
+            got = per_folder[folder] = options_for(Path(folder))
+        return got
+
+    def resolved(path: str, refusal: str | None) -> str:
+        """str(Path(path).resolve()) of a scanned entry (abspath of a refused one): a regular file
+        (not a link) resolves as its folder's real path and its own name, the folder resolved once."""
+        if refusal is not None:
+            return os.path.abspath(path)
+        if os.path.islink(path):
+            return str(Path(path).resolve())
+        folder, name = os.path.split(path)
+        real = real_folders.get(folder)
+        if real is None:
+            real = real_folders[folder] = str(Path(folder).resolve())
+        return os.path.join(real, name)
 
     jobs: list[Job] = []
     seen: set[str] = set()  # resolved paths, as text (a run over many thousands keeps less)
@@ -228,10 +257,10 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
             continue
         found_any = False
         for f, refusal in _scan(p, follow_symlinks):
-            opts = options_for(f.parent)
-            if _excluded(opts, f, refusal):
+            opts = options_of_folder(os.path.dirname(f))
+            if opts.exclude and _excluded(opts, Path(f), refusal):
                 continue
-            r = str(f.resolve()) if refusal is None else os.path.abspath(f)
+            r = resolved(f, refusal)
             if r in seen:
                 continue
             seen.add(r)
