@@ -17,6 +17,7 @@ dataset's own validation would have raised.
 """
 from __future__ import annotations
 
+from math import isfinite
 from typing import Any
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
@@ -26,9 +27,9 @@ FORMAT = 1
 
 
 def repository_rule_ids() -> tuple[str, ...]:
-    from mpistd.rules.registry import all_rules
+    from mpistd.rules.registry import family_ids
 
-    return tuple(r.id for r in all_rules() if r.family == "repository")
+    return family_ids("repository")
 
 
 def _text(value: Any) -> str | None:
@@ -36,6 +37,8 @@ def _text(value: Any) -> str | None:
 
 
 def _num(value: Any) -> float | None:
+    if type(value) is float:  # the common case, without the conversions below
+        return value if isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     value = float(value)
@@ -66,21 +69,19 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
     analysis = model.analysis
     software = analysis.software if analysis is not None else None
     threshold = analysis.threshold if analysis is not None else None
-    located = element_positions(probe.doc, {cq.index: [sf.pointer for m in METRICS
-                                                       if (sf := cq.fit_for(m)) is not None]
-                                            for cq in quantities.calibrations})
+    # each series' lines, in METRICS order (asked of the quantities once)
+    lines = [(cq, [sf for m in METRICS if (sf := cq.fit_for(m)) is not None]) for cq in quantities.calibrations]
+    located = element_positions(probe.doc, {cq.index: [sf.pointer for sf in fits] for cq, fits in lines})
+    known = _known_dispositions(probe, rules)
     series = []
-    for cq in quantities.calibrations:
+    for cq, series_fits in lines:
         cal = model.calibrations[cq.index]
         tracer = model.tracer_by_id.get(cal.tracer)
         acq = model.acquisition_by_id.get(cal.acquisition)
         scanner = acq.scanner if acq is not None else None
         fits = []
-        for metric in METRICS:
-            sf = cq.fit_for(metric)
-            if sf is None:
-                continue
-            entry: dict[str, Any] = {"metric": metric, "pointer": sf.pointer}
+        for sf in series_fits:
+            entry: dict[str, Any] = {"metric": sf.metric, "pointer": sf.pointer}
             if sf.usable:
                 entry["slope"] = _num(sf.fit.slope)
                 entry["r_squared"] = _num(sf.fit.r_squared)
@@ -89,7 +90,10 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
             else:
                 entry["slope"] = entry["r_squared"] = entry["detection_limit"] = None
             entry["n"] = len(sf.x)
-            entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
+            if known is not None:
+                _put_known(entry, known, probe, sf.pointer, located.get(sf.pointer))
+            else:
+                entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
             fits.append(entry)
         series.append({
             "pointer": cq.pointer,
@@ -131,6 +135,32 @@ def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple
     if doc is None or not hasattr(doc, "locate_elements"):
         return {}
     return doc.locate_elements(p for ps in wanted.values() for p in ps)
+
+
+def _known_dispositions(probe: Any, rules: tuple[str, ...]) -> list[tuple[str, str, tuple[str, str] | None]] | None:
+    """(rule, severity, (source, reason) when suppressed, else None) of each repository rule,
+    when the answer is the same wherever the finding is raised (``Emitter.disposition_anywhere``:
+    no inline suppressions, no baseline); else None, and each line is probed (:func:`_dispositions`)."""
+    known = []
+    for rule_id in rules:
+        answer = probe.disposition_anywhere(rule_id)
+        if answer is None:
+            return None
+        known.append((rule_id, *answer))
+    return known
+
+
+def _put_known(entry: dict[str, Any], known: list[tuple[str, str, tuple[str, str] | None]], probe: Any,
+               pointer: str, where: tuple[int, int] | None) -> None:
+    """What :func:`_dispositions` adds to a line's entry, from the dispositions known for every
+    pointer (the same keys, values and order)."""
+    line, column = where if where is not None and known else (None, None)  # no rule: no position
+    if known and line is None and probe.doc is not None:
+        line, column = probe.doc.locate(pointer)
+    entry["line"], entry["column"] = line, column
+    entry["rules"] = {rule_id: ({"severity": severity} if silenced is None else
+                                {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}})
+                      for rule_id, severity, silenced in known}
 
 
 def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,

@@ -184,20 +184,25 @@ def entries_from_json(datasets: Iterable[Mapping[str, Any]]) -> list[Entry]:
     return [Entry(d["path"], d["verdict"], d.get("repository")) for d in datasets]
 
 
+#: the fields of a series that group_key reads (apart from the metric)
+_KEY_FIELDS = ("tracer", "scanner", "acquisition", "analysis_software", "threshold_k", "environment",
+               "independent_variable")
+
+
 def _block_members(i: int, block: Mapping[str, Any], groups: dict[str, Group],
                    ids: dict[tuple[str, str], str]) -> dict[str, list[Member]]:
     """One dataset's members, by group id (in the block's order); new groups are added to
-    ``groups``; ``ids`` remembers the group id of (the series' canonical key text without the
-    metric, metric)."""
+    ``groups``; ``ids`` remembers the group id of (the text of the series' key fields, metric)."""
     out: dict[str, list[Member]] = {}
     for series in block.get("series") or ():
         per_cell = series.get("independent_variable") == "cell_count"
         env_kind = (series.get("environment") or {}).get("kind")
         compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
         fits = series.get("fits") or ()
-        # what the series' fits share of their group key, as canonical text, once per series
-        base = json.dumps(group_key(series, None), sort_keys=True, separators=(",", ":"), ensure_ascii=False) \
-            if fits else ""
+        # what the series' group key is made of, as text, once per series: equal text (repr tells
+        # 1, 1.0 and True apart, as the key's JSON does), equal group key; a cheaper stand-in for
+        # the key's canonical JSON, which group_id makes only for a new group
+        base = repr(tuple(series.get(k) for k in _KEY_FIELDS)) if fits else ""
         for fit in fits:
             gid = ids.get((base, fit["metric"]))  # type: ignore[call-overload]
             if gid is None:
@@ -331,15 +336,19 @@ def rule_entries(block: Mapping[str, Any] | None) -> dict[str, Any] | None:
     writes the blocks. Equal dispositions are one object (pickled once)."""
     if not block:
         return None
+    # the dispositions are plain strings in dicts (mpistd.comparability): equal text, equal
+    # dispositions; and a line's are most often those of the line before (asked first: cheaper)
     shared: dict[str, Any] = {}
+    last: Any = None
     series = []
     for s in block.get("series") or ():
         fits = []
         for fit in s.get("fits") or ():
             rules = fit.get("rules")
-            text = json.dumps(rules, sort_keys=True)
+            if last is None or rules != last:
+                last = shared.setdefault(repr(rules), rules)
             fits.append({"pointer": fit["pointer"], "line": fit.get("line"), "column": fit.get("column"),
-                         "rules": shared.setdefault(text, rules)})
+                         "rules": last})
         series.append({"fits": fits})
     return {"series": series}
 

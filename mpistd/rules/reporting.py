@@ -8,6 +8,7 @@ thresholded, or that moves samples between positions, cannot be re-analysed or c
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 from typing import Any, Iterator
 
 from mpistd.rules._format import num
@@ -87,10 +88,12 @@ def same_holder_position(ctx: RuleContext) -> Iterator[Hit]:
     for cq in ctx.quantities.calibrations:
         cal = ctx.model.calibrations[cq.index]
         default = _default_position(acqs.get(cal.acquisition))
-        # every replicate's position, the acquisition's default where it has none (Counter counts in C)
-        counts: Counter = Counter(pos if pos is not None else default
-                                  for p in cq.points for pos in p.holder_positions)
-        counts.pop(None, None)
+        # every replicate's position, the acquisition's default where it has none (Counter counts
+        # in C; the replicates without a position are then given the default)
+        counts: Counter = Counter(chain.from_iterable(p.holder_positions for p in cq.points))
+        unplaced = counts.pop(None, 0)
+        if unplaced and default is not None:
+            counts[default] += unplaced
         if len(counts) > 1:
             yield Hit(cq.pointer, f"replicates of '{cq.id}' were measured at {len(counts)} holder positions ("
                                   f"{_listing(counts)})")
