@@ -71,9 +71,11 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]]:
-    """Dataset-named entries under ``root`` in sorted order: (path, None) to read, or
-    (path, reason) for one that is refused. Iterative (a generator: a scan of many thousands holds no list of them); every folder is entered once."""
+def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None, Path | None]]:
+    """Dataset-named entries under ``root`` in sorted order: (path, None, folder) to read, or
+    (path, reason, None) for one that is refused; ``folder`` is the scanned folder the path was
+    listed in when the entry is a regular file (not a link: its real path is the folder's real
+    path and its name), else None. Iterative (a generator: a scan of many thousands holds no list of them); every folder is entered once."""
     real_root = Path(os.path.realpath(root))
     seen_dirs: set[tuple[int, int]] = set()
     try:
@@ -97,7 +99,7 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
                 mode = e.stat(follow_symlinks=False).st_mode
             except OSError as exc:
                 if is_dataset_file(path):
-                    yield (path, f"cannot be examined ({exc.strerror or exc}): not read")
+                    yield (path, f"cannot be examined ({exc.strerror or exc}): not read", None)
                 continue
             if stat.S_ISDIR(mode) and not is_link:
                 if not e.name.startswith("."):
@@ -110,13 +112,13 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
                 target, reason = _link_target(path, real_root, follow_symlinks)
                 if reason is not None:
                     if wanted:
-                        yield (path, reason)
+                        yield (path, reason, None)
                     continue
                 try:
                     tst = os.stat(target)
                 except OSError as exc:  # pragma: no cover - removed between the two looks
                     if wanted:
-                        yield (path, f"a symbolic link whose target cannot be read ({exc.strerror}): not read")
+                        yield (path, f"a symbolic link whose target cannot be read ({exc.strerror}): not read", None)
                     continue
                 if stat.S_ISDIR(tst.st_mode):
                     key = (tst.st_dev, tst.st_ino)
@@ -127,16 +129,16 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[Path, str | None]
                 if not wanted:
                     continue
                 if not stat.S_ISREG(tst.st_mode):
-                    yield (path, f"a symbolic link to {_kind(tst.st_mode)}, not a regular file: not read")
+                    yield (path, f"a symbolic link to {_kind(tst.st_mode)}, not a regular file: not read", None)
                     continue
-                yield (path, None)
+                yield (path, None, None)
                 continue
             if not wanted:
                 continue
             if not stat.S_ISREG(mode):
-                yield (path, f"{_kind(mode)}, not a regular file: not read")
+                yield (path, f"{_kind(mode)}, not a regular file: not read", None)
                 continue
-            yield (path, None)
+            yield (path, None, folder)
         for sub in reversed(subfolders):
             if not _is_link(sub):
                 try:
@@ -201,17 +203,34 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
         raise SelectionError("no paths given")
     explicit = load_config(config, base) if config is not None else None
     per_dir: dict[Path, Options] = {}
+    per_listed: dict[Path, Options] = {}  # the same, by the folder as the scan lists it (resolved once)
 
     def options_for(folder: Path) -> Options:
         if explicit is not None:
             return explicit
         if isolated:
             return base
-        folder = folder.resolve()
-        if folder not in per_dir:
-            found = find_config(folder)
-            per_dir[folder] = load_config(found, base) if found is not None else base
-        return per_dir[folder]
+        known = per_listed.get(folder)
+        if known is not None:
+            return known
+        real = folder.resolve()
+        if real not in per_dir:
+            found = find_config(real)
+            per_dir[real] = load_config(found, base) if found is not None else base
+        per_listed[folder] = per_dir[real]
+        return per_dir[real]
+
+    # a scanned folder's (real path, relative path) as text, found once for the files listed in it
+    folders: dict[Path, tuple[str, str]] = {}
+
+    def real_and_display(f: Path, folder: Path) -> tuple[str, str]:
+        """str(f.resolve()) and _display(f) of a regular file (not a link) listed in ``folder``."""
+        known = folders.get(folder)
+        if known is None:
+            known = folders[folder] = (str(folder.resolve()), os.path.relpath(folder))
+        real, rel = known
+        name = f.name
+        return os.path.join(real, name), display_name(name if rel == os.curdir else os.path.join(rel, name))
 
     jobs: list[Job] = []
     seen: set[str] = set()  # resolved paths, as text (a run over many thousands keeps less)
@@ -227,16 +246,19 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
                 jobs.append(Job(p, _display(p), options_for(p.parent)))
             continue
         found_any = False
-        for f, refusal in _scan(p, follow_symlinks):
-            opts = options_for(f.parent)
+        for f, refusal, folder in _scan(p, follow_symlinks):
+            opts = options_for(folder if folder is not None else f.parent)
             if _excluded(opts, f, refusal):
                 continue
-            r = str(f.resolve()) if refusal is None else os.path.abspath(f)
+            if folder is not None:
+                r, shown = real_and_display(f, folder)
+            else:
+                r, shown = str(f.resolve()) if refusal is None else os.path.abspath(f), ""
             if r in seen:
                 continue
             seen.add(r)
             found_any = True
-            jobs.append(Job(f, _display(f), opts, refusal))
+            jobs.append(Job(f, shown or _display(f), opts, refusal))
         if not found_any and not any(j.path.is_relative_to(p) for j in jobs):
             raise SelectionError(
                 f"no datasets in {display_name(p)} (looked for *.mpical.json, *.mpical.yaml, *.mpical.yml"
