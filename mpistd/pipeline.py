@@ -49,6 +49,7 @@ class Emitter:
         self.dataset_path = dataset_path
         self.findings: list[Finding] = []
         self.suppressed: list[Suppressed] = []
+        self._inline: dict[str, list[tuple[str, str]]]
         if like is not None:
             self._inline = like._inline
         else:
