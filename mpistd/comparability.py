@@ -73,12 +73,20 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
     lines = [(cq, [sf for m in METRICS if (sf := cq.fit_for(m)) is not None]) for cq in quantities.calibrations]
     located = element_positions(probe.doc, {cq.index: [sf.pointer for sf in fits] for cq, fits in lines})
     known = _known_dispositions(probe, rules)
+    threshold_k = _num(threshold.k) if threshold is not None else None
+    # the tracer's, scanner's and acquisition's entries, read once per (tracer, acquisition) object
+    # pair (series share them); each series gets its own copies
+    described: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
     series = []
     for cq, series_fits in lines:
         cal = model.calibrations[cq.index]
         tracer = model.tracer_by_id.get(cal.tracer)
         acq = model.acquisition_by_id.get(cal.acquisition)
-        scanner = acq.scanner if acq is not None else None
+        parts = described.get((id(tracer), id(acq)))
+        if parts is None:
+            parts = described[(id(tracer), id(acq))] = _equipment(tracer, acq)
+        tracer_entry, scanner_entry, acquisition_entry = parts
+        amplitude = acquisition_entry["drive_amplitude_mT"]
         fits = []
         for sf in series_fits:
             entry: dict[str, Any] = {"metric": sf.metric, "pointer": sf.pointer}
@@ -100,30 +108,34 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
             "id": cal.id,
             "method": cal.method,
             "independent_variable": cal.independent_variable,
-            "tracer": {
-                "name": _text(getattr(tracer, "name", None)),
-                "vendor": _text(getattr(tracer, "vendor", None)),
-                "product_code": _text(getattr(tracer, "product_code", None)),
-            },
-            "scanner": {
-                "manufacturer": _text(getattr(scanner, "manufacturer", None)),
-                "model": _text(getattr(scanner, "model", None)),
-            },
-            "acquisition": {
-                "mode": getattr(acq, "mode", None),
-                "dimensionality": getattr(acq, "dimensionality", None),
-                "gradient_T_per_m": _num(getattr(acq, "gradient_T_per_m", None)),
-                "drive_frequency_kHz": _num(getattr(acq, "drive_frequency_kHz", None)),
-                "drive_amplitude_mT": _axes(getattr(acq, "drive_amplitude_mT", None)),
-            },
+            "tracer": dict(tracer_entry),
+            "scanner": dict(scanner_entry),
+            "acquisition": {**acquisition_entry,
+                            "drive_amplitude_mT": dict(amplitude) if amplitude is not None else None},
             "analysis_software": ({"name": software.name, "version": software.version}
                                   if software is not None else None),
-            "threshold_k": _num(threshold.k) if threshold is not None else None,
+            "threshold_k": threshold_k,
             "environment": {"kind": cal.environment.kind, "cell_type": _text(cal.environment.cell_type)},
             "fits": fits,
         })
     return {"format": FORMAT, "dataset_id": info.id, "lab": affiliation, "limits_method": method,
             "series": series}
+
+
+def _equipment(tracer: Any, acq: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A series' tracer, scanner and acquisition entries (the acquisition's drive amplitude
+    is a dict of its own, or None)."""
+    scanner = acq.scanner if acq is not None else None
+    return ({"name": _text(getattr(tracer, "name", None)),
+             "vendor": _text(getattr(tracer, "vendor", None)),
+             "product_code": _text(getattr(tracer, "product_code", None))},
+            {"manufacturer": _text(getattr(scanner, "manufacturer", None)),
+             "model": _text(getattr(scanner, "model", None))},
+            {"mode": getattr(acq, "mode", None),
+             "dimensionality": getattr(acq, "dimensionality", None),
+             "gradient_T_per_m": _num(getattr(acq, "gradient_T_per_m", None)),
+             "drive_frequency_kHz": _num(getattr(acq, "drive_frequency_kHz", None)),
+             "drive_amplitude_mT": _axes(getattr(acq, "drive_amplitude_mT", None))})
 
 
 def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple[int, int]]:
