@@ -11,7 +11,9 @@ repository rules, the report, the output). A first run warms up (imports, the co
 schema); each figure is the median of ``--repeat`` runs, with the spread (min–max).
 
 A second, instrumented run says where the time outside validate_file goes (wrappers on the
-functions named; ``other`` is the remainder).
+functions named; ``other`` is the remainder), with the garbage collector's time (gc.callbacks)
+counted apart: a collection runs wherever allocations cross its threshold, so it would land
+in one part or another by chance.
 
 With ``--base REV`` the same measurement is first run on that commit's ``mpistd/`` (extracted
 with ``git archive``, as benchmarks/bench_dataset.py does), in a separate process, and the
@@ -48,18 +50,42 @@ PARTS = (
 )
 
 
-def _wrap(owner: Any, name: str, spent: dict[str, float], label: str, undo: list[Any]) -> None:
+class _Collections:
+    """CPU time in the garbage collector (gc.callbacks), added up while installed."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.spent += time.process_time() - self._start
+
+
+def _wrap(owner: Any, name: str, spent: dict[str, float], label: str, undo: list[Any],
+          collections: _Collections | None = None) -> None:
+    """Time ``owner.name`` into ``spent[label]``; with ``collections``, less the collector's
+    time inside it (counted apart: a collection runs wherever the allocations cross the
+    threshold, so it would land in one part or another by chance)."""
     original = getattr(owner, name)
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         t = time.process_time()
+        g = collections.spent if collections is not None else 0.0
         try:
             result = original(*args, **kwargs)
             if label.startswith("render"):  # a generator of pieces: time the drawing of them
                 result = list(result)
             return result
         finally:
-            spent[label] += time.process_time() - t
+            dt = time.process_time() - t
+            if collections is not None:
+                inside = collections.spent - g
+                dt -= inside
+                spent["gc in validate_file" if label == "validate_file" else "gc outside"] += inside
+            spent[label] += dt
 
     undo.append((owner, name, original))
     setattr(owner, name, timed)
@@ -72,10 +98,16 @@ def one_run(tree: Path, fmt: str, parts: bool) -> dict[str, float]:
     import mpistd.cli as cli
     import mpistd.pipeline as pipeline
 
+    import gc
+
     spent: dict[str, float] = {"validate_file": 0.0}
     undo: list[Any] = []
+    collections = _Collections() if parts else None
+    if collections is not None:
+        spent["gc in validate_file"] = spent["gc outside"] = 0.0
+        gc.callbacks.append(collections)
     # validate_file is never nested in the parts below, so the parts are outside it
-    _wrap(pipeline, "validate_file", spent, "validate_file", undo)
+    _wrap(pipeline, "validate_file", spent, "validate_file", undo, collections)
     if parts:
         for module, attr, label in PARTS:
             owner: Any = importlib.import_module(module)
@@ -85,7 +117,7 @@ def one_run(tree: Path, fmt: str, parts: bool) -> dict[str, float]:
             if owner is None or not hasattr(owner, name):
                 continue
             spent[label] = 0.0
-            _wrap(owner, name, spent, label, undo)
+            _wrap(owner, name, spent, label, undo, collections)
     out = io.StringIO()
     try:
         t = time.process_time()
@@ -99,6 +131,10 @@ def one_run(tree: Path, fmt: str, parts: bool) -> dict[str, float]:
     finally:
         for owner, name, original in reversed(undo):
             setattr(owner, name, original)
+        if collections is not None:
+            gc.callbacks.remove(collections)
+            # the collections outside every wrapped part (the rest of the run)
+            spent["gc outside"] += collections.spent - spent["gc in validate_file"] - spent["gc outside"]
     return spent
 
 
@@ -133,18 +169,19 @@ def main() -> None:
             inside.append(r["validate_file"] / args.n)
             outside.append((r["total"] - r["validate_file"]) / args.n)
             r = one_run(tree, args.format, parts=True)
-            rest = r["total"] - r["validate_file"]
+            rest = r["total"] - r["validate_file"] - r["gc in validate_file"]
             for k, v in r.items():
-                if k not in ("total", "validate_file"):
+                if k not in ("total", "validate_file", "gc in validate_file"):
                     parts.setdefault(k, []).append(v / args.n)
                     rest -= v
             parts.setdefault("other", []).append(rest / args.n)
+            parts.setdefault("(gc in validate_file)", []).append(r["gc in validate_file"] / args.n)
     print(f"`validate TREE --jobs 1 --format {args.format}`, {args.n} datasets, {args.repeat} runs; "
           "CPU ms per dataset: median (min–max)")
     print(f"  whole run              {_fmt(totals)}")
     print(f"  in validate_file       {_fmt(inside)}")
     print(f"  outside validate_file  {_fmt(outside)}")
-    print("  outside, by part (instrumented runs):")
+    print("  outside, by part (instrumented runs; the collector's time apart, wherever it ran):")
     for k, v in parts.items():
         print(f"    {k:<26} {_fmt(v)}")
     med = statistics.median(outside)
