@@ -244,10 +244,17 @@ def skipped_statistics(ctx: RuleContext) -> Iterator[Hit]:
     for cq, sf in _usable_fits(ctx):
         # Massart's x_D is an alternative to DIN 32645's x_EG: its skips repeat DIN's or concern
         # weighted fits, which DIN 32645 handles
-        limits = [v for key, v in sf.limits.items() if key != "massart"]
-        parts = [f"{s.statistic} ({s.reason})" for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity, *limits)
+        parts = [f"{s.statistic} ({s.reason})" for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity)
                  if isinstance(s, Skipped)]
-        parts += [f"{lim.method} limits: {note}" for lim in limits if isinstance(lim, Limits) for note in lim.notes]
+        notes = []  # after every skipped statistic
+        for key, lim in sf.limits.items():
+            if key == "massart":
+                continue
+            if isinstance(lim, Skipped):
+                parts.append(f"{lim.statistic} ({lim.reason})")
+            elif isinstance(lim, Limits) and lim.notes:
+                notes += [f"{lim.method} limits: {note}" for note in lim.notes]
+        parts += notes
         if parts:
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: skipped " + "; ".join(parts))
 
