@@ -89,20 +89,23 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
         amplitude = acquisition_entry["drive_amplitude_mT"]
         fits = []
         for sf in series_fits:
-            entry: dict[str, Any] = {"metric": sf.metric, "pointer": sf.pointer}
             if sf.usable:
-                entry["slope"] = _num(sf.fit.slope)
-                entry["r_squared"] = _num(sf.fit.r_squared)
-                limits = sf.limits.get(method)
-                entry["detection_limit"] = _num(getattr(limits, "detection_limit", None))
+                line_fit = sf.fit
+                slope, r_squared = _num(line_fit.slope), _num(line_fit.r_squared)
+                detection_limit = _num(getattr(sf.limits.get(method), "detection_limit", None))
             else:
-                entry["slope"] = entry["r_squared"] = entry["detection_limit"] = None
-            entry["n"] = len(sf.x)
+                slope = r_squared = detection_limit = None
+            pointer = sf.pointer
             if known is not None:
-                _put_known(entry, known, probe, sf.pointer, located.get(sf.pointer))
+                line, column = _position(known, probe, pointer, located.get(pointer))
+                fits.append({"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
+                             "detection_limit": detection_limit, "n": len(sf.x), "line": line, "column": column,
+                             "rules": _known_rules(known)})
             else:
-                entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
-            fits.append(entry)
+                entry = {"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
+                         "detection_limit": detection_limit, "n": len(sf.x)}
+                entry.update(_dispositions(probe, rules, pointer, located.get(pointer)))
+                fits.append(entry)
         series.append({
             "pointer": cq.pointer,
             "id": cal.id,
@@ -162,17 +165,22 @@ def _known_dispositions(probe: Any, rules: tuple[str, ...]) -> list[tuple[str, s
     return known
 
 
-def _put_known(entry: dict[str, Any], known: list[tuple[str, str, tuple[str, str] | None]], probe: Any,
-               pointer: str, where: tuple[int, int] | None) -> None:
-    """What :func:`_dispositions` adds to a line's entry, from the dispositions known for every
-    pointer (the same keys, values and order)."""
-    line, column = where if where is not None and known else (None, None)  # no rule: no position
-    if known and line is None and probe.doc is not None:
+def _position(known: list[tuple[str, str, tuple[str, str] | None]], probe: Any, pointer: str,
+              where: tuple[int, int] | None) -> tuple[int | None, int | None]:
+    """A line's position as :func:`_dispositions` gives it when the dispositions are ``known``."""
+    if not known:
+        return None, None  # no repository rule: no position
+    line, column = where if where is not None else (None, None)
+    if line is None and probe.doc is not None:
         line, column = probe.doc.locate(pointer)
-    entry["line"], entry["column"] = line, column
-    entry["rules"] = {rule_id: ({"severity": severity} if silenced is None else
-                                {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}})
-                      for rule_id, severity, silenced in known}
+    return line, column
+
+
+def _known_rules(known: list[tuple[str, str, tuple[str, str] | None]]) -> dict[str, Any]:
+    """A line's ``rules`` entry as :func:`_dispositions` gives it when the dispositions are ``known``."""
+    return {rule_id: ({"severity": severity} if silenced is None else
+                      {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}})
+            for rule_id, severity, silenced in known}
 
 
 def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
