@@ -221,15 +221,21 @@ def collect(paths: list[Path], base: Options, config: Path | None = None,
         return per_dir[real]
 
     # a scanned folder's (real path, relative path) as text, found once for the files listed in it
-    folders: dict[Path, tuple[str, str]] = {}
+    folders: dict[Path, tuple[str, str | None]] = {}
 
     def real_and_display(f: Path, folder: Path) -> tuple[str, str]:
         """str(f.resolve()) and _display(f) of a regular file (not a link) listed in ``folder``."""
         known = folders.get(folder)
         if known is None:
-            known = folders[folder] = (str(folder.resolve()), os.path.relpath(folder))
+            try:
+                rel: str | None = os.path.relpath(folder)
+            except ValueError:  # pragma: no cover - other drive on Windows: _display's fallback
+                rel = None
+            known = folders[folder] = (str(folder.resolve()), rel)
         real, rel = known
         name = f.name
+        if rel is None:  # pragma: no cover
+            return os.path.join(real, name), _display(f)
         return os.path.join(real, name), display_name(name if rel == os.curdir else os.path.join(rel, name))
 
     jobs: list[Job] = []
