@@ -17,6 +17,7 @@ dataset's own validation would have raised.
 """
 from __future__ import annotations
 
+from math import isfinite
 from typing import Any
 
 METRICS = ("max_intensity", "total_intensity", "mean_intensity")
@@ -26,9 +27,9 @@ FORMAT = 1
 
 
 def repository_rule_ids() -> tuple[str, ...]:
-    from mpistd.rules.registry import all_rules
+    from mpistd.rules.registry import family_ids
 
-    return tuple(r.id for r in all_rules() if r.family == "repository")
+    return family_ids("repository")
 
 
 def _text(value: Any) -> str | None:
@@ -36,6 +37,8 @@ def _text(value: Any) -> str | None:
 
 
 def _num(value: Any) -> float | None:
+    if type(value) is float:  # the common case, without the conversions below
+        return value if isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     value = float(value)
@@ -66,60 +69,76 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
     analysis = model.analysis
     software = analysis.software if analysis is not None else None
     threshold = analysis.threshold if analysis is not None else None
-    located = element_positions(probe.doc, {cq.index: [sf.pointer for m in METRICS
-                                                       if (sf := cq.fit_for(m)) is not None]
-                                            for cq in quantities.calibrations})
+    # each series' lines, in METRICS order (asked of the quantities once)
+    lines = [(cq, [sf for m in METRICS if (sf := cq.fit_for(m)) is not None]) for cq in quantities.calibrations]
+    located = element_positions(probe.doc, {cq.index: [sf.pointer for sf in fits] for cq, fits in lines})
+    known = _known_dispositions(probe, rules)
+    threshold_k = _num(threshold.k) if threshold is not None else None
+    # the tracer's, scanner's and acquisition's entries, read once per (tracer, acquisition) object
+    # pair (series share them); each series gets its own copies
+    described: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
     series = []
-    for cq in quantities.calibrations:
+    for cq, series_fits in lines:
         cal = model.calibrations[cq.index]
         tracer = model.tracer_by_id.get(cal.tracer)
         acq = model.acquisition_by_id.get(cal.acquisition)
-        scanner = acq.scanner if acq is not None else None
+        parts = described.get((id(tracer), id(acq)))
+        if parts is None:
+            parts = described[(id(tracer), id(acq))] = _equipment(tracer, acq)
+        tracer_entry, scanner_entry, acquisition_entry = parts
+        amplitude = acquisition_entry["drive_amplitude_mT"]
         fits = []
-        for metric in METRICS:
-            sf = cq.fit_for(metric)
-            if sf is None:
-                continue
-            entry: dict[str, Any] = {"metric": metric, "pointer": sf.pointer}
+        for sf in series_fits:
             if sf.usable:
-                entry["slope"] = _num(sf.fit.slope)
-                entry["r_squared"] = _num(sf.fit.r_squared)
-                limits = sf.limits.get(method)
-                entry["detection_limit"] = _num(getattr(limits, "detection_limit", None))
+                line_fit = sf.fit
+                slope, r_squared = _num(line_fit.slope), _num(line_fit.r_squared)
+                detection_limit = _num(getattr(sf.limits.get(method), "detection_limit", None))
             else:
-                entry["slope"] = entry["r_squared"] = entry["detection_limit"] = None
-            entry["n"] = len(sf.x)
-            entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
-            fits.append(entry)
+                slope = r_squared = detection_limit = None
+            pointer = sf.pointer
+            if known is not None:
+                line, column = _position(known, probe, pointer, located.get(pointer))
+                fits.append({"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
+                             "detection_limit": detection_limit, "n": len(sf.x), "line": line, "column": column,
+                             "rules": _known_rules(known)})
+            else:
+                entry = {"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
+                         "detection_limit": detection_limit, "n": len(sf.x)}
+                entry.update(_dispositions(probe, rules, pointer, located.get(pointer)))
+                fits.append(entry)
         series.append({
             "pointer": cq.pointer,
             "id": cal.id,
             "method": cal.method,
             "independent_variable": cal.independent_variable,
-            "tracer": {
-                "name": _text(getattr(tracer, "name", None)),
-                "vendor": _text(getattr(tracer, "vendor", None)),
-                "product_code": _text(getattr(tracer, "product_code", None)),
-            },
-            "scanner": {
-                "manufacturer": _text(getattr(scanner, "manufacturer", None)),
-                "model": _text(getattr(scanner, "model", None)),
-            },
-            "acquisition": {
-                "mode": getattr(acq, "mode", None),
-                "dimensionality": getattr(acq, "dimensionality", None),
-                "gradient_T_per_m": _num(getattr(acq, "gradient_T_per_m", None)),
-                "drive_frequency_kHz": _num(getattr(acq, "drive_frequency_kHz", None)),
-                "drive_amplitude_mT": _axes(getattr(acq, "drive_amplitude_mT", None)),
-            },
+            "tracer": dict(tracer_entry),
+            "scanner": dict(scanner_entry),
+            "acquisition": {**acquisition_entry,
+                            "drive_amplitude_mT": dict(amplitude) if amplitude is not None else None},
             "analysis_software": ({"name": software.name, "version": software.version}
                                   if software is not None else None),
-            "threshold_k": _num(threshold.k) if threshold is not None else None,
+            "threshold_k": threshold_k,
             "environment": {"kind": cal.environment.kind, "cell_type": _text(cal.environment.cell_type)},
             "fits": fits,
         })
     return {"format": FORMAT, "dataset_id": info.id, "lab": affiliation, "limits_method": method,
             "series": series}
+
+
+def _equipment(tracer: Any, acq: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A series' tracer, scanner and acquisition entries (the acquisition's drive amplitude
+    is a dict of its own, or None)."""
+    scanner = acq.scanner if acq is not None else None
+    return ({"name": _text(getattr(tracer, "name", None)),
+             "vendor": _text(getattr(tracer, "vendor", None)),
+             "product_code": _text(getattr(tracer, "product_code", None))},
+            {"manufacturer": _text(getattr(scanner, "manufacturer", None)),
+             "model": _text(getattr(scanner, "model", None))},
+            {"mode": getattr(acq, "mode", None),
+             "dimensionality": getattr(acq, "dimensionality", None),
+             "gradient_T_per_m": _num(getattr(acq, "gradient_T_per_m", None)),
+             "drive_frequency_kHz": _num(getattr(acq, "drive_frequency_kHz", None)),
+             "drive_amplitude_mT": _axes(getattr(acq, "drive_amplitude_mT", None))})
 
 
 def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple[int, int]]:
@@ -131,6 +150,37 @@ def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple
     if doc is None or not hasattr(doc, "locate_elements"):
         return {}
     return doc.locate_elements(p for ps in wanted.values() for p in ps)
+
+
+def _known_dispositions(probe: Any, rules: tuple[str, ...]) -> list[tuple[str, str, tuple[str, str] | None]] | None:
+    """(rule, severity, (source, reason) when suppressed, else None) of each repository rule,
+    when the answer is the same wherever the finding is raised (``Emitter.disposition_anywhere``:
+    no inline suppressions, no baseline); else None, and each line is probed (:func:`_dispositions`)."""
+    known = []
+    for rule_id in rules:
+        answer = probe.disposition_anywhere(rule_id)
+        if answer is None:
+            return None
+        known.append((rule_id, *answer))
+    return known
+
+
+def _position(known: list[tuple[str, str, tuple[str, str] | None]], probe: Any, pointer: str,
+              where: tuple[int, int] | None) -> tuple[int | None, int | None]:
+    """A line's position as :func:`_dispositions` gives it when the dispositions are ``known``."""
+    if not known:
+        return None, None  # no repository rule: no position
+    line, column = where if where is not None else (None, None)
+    if line is None and probe.doc is not None:
+        line, column = probe.doc.locate(pointer)
+    return line, column
+
+
+def _known_rules(known: list[tuple[str, str, tuple[str, str] | None]]) -> dict[str, Any]:
+    """A line's ``rules`` entry as :func:`_dispositions` gives it when the dispositions are ``known``."""
+    return {rule_id: ({"severity": severity} if silenced is None else
+                      {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}})
+            for rule_id, severity, silenced in known}
 
 
 def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,

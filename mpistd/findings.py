@@ -34,6 +34,9 @@ class Severity(str, enum.Enum):
             raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
 
 
+#: every severity's value, in the enum's order (the keys of the counts)
+_SEVERITY_VALUES = tuple(s.value for s in Severity)
+
 #: rules whose finding is the environment's problem, not the dataset's: the run exits 2
 ENVIRONMENT_RULES = frozenset({"MPI019"})
 
@@ -116,7 +119,7 @@ class DatasetResult:
         return self.status == "internal_error"
 
     def counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in Severity}
+        out = dict.fromkeys(_SEVERITY_VALUES, 0)
         for f in self.findings:
             out[f.severity.value] += 1
         return out

@@ -39,17 +39,28 @@ class Emitter:
     renderer sees the same verdict.
     """
 
-    def __init__(self, doc: Document | None, options: Options, file: str, dataset_path: Path | None):
+    def __init__(self, doc: Document | None, options: Options, file: str, dataset_path: Path | None,
+                 *, like: "Emitter | None" = None):
+        """``like``: an emitter for the same document, options and file, whose reading of the
+        document (its inline suppressions) this one shares instead of repeating it."""
         self.doc = doc
         self.options = options
         self.file = file
         self.dataset_path = dataset_path
         self.findings: list[Finding] = []
         self.suppressed: list[Suppressed] = []
-        # a document that never mentions the key has no inline suppressions: skip the walk
-        has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
-        self._inline = _inline_suppressions(doc.data) if doc is not None and has_inline else {}
+        self._inline: dict[str, list[tuple[str, str]]]
+        if like is not None:
+            self._inline = like._inline
+        else:
+            # a document that never mentions the key has no inline suppressions: skip the walk
+            has_inline = doc is not None and (doc.kind == "mapping" or INLINE_KEY in doc.text)
+            self._inline = _inline_suppressions(doc.data) if doc is not None and has_inline else {}
         self._anywhere: dict[str, tuple[str, tuple[str, str] | None]] = {}
+
+    def fresh(self) -> "Emitter":
+        """A new emitter (no findings) for the same document, options and file."""
+        return Emitter(self.doc, self.options, self.file, self.dataset_path, like=self)
 
     def disposition_anywhere(self, rule_id: str) -> tuple[str, tuple[str, str] | None] | None:
         """What :meth:`emit` would make of a finding of ``rule_id`` (at its default severity)
@@ -275,7 +286,7 @@ def _run_rules(doc: Document, base_dir: Path | None, options: Options, emitter: 
     # the repository view's plain data (mpistd/comparability.py), probed with a fresh emitter
     from mpistd.comparability import describe
 
-    result.repository = describe(model, quantities, options, Emitter(doc, options, emitter.file, emitter.dataset_path))
+    result.repository = describe(model, quantities, options, emitter.fresh())
 
 
 def _parse_model(doc: Document, emitter: Emitter) -> Any:

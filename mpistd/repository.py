@@ -184,20 +184,33 @@ def entries_from_json(datasets: Iterable[Mapping[str, Any]]) -> list[Entry]:
     return [Entry(d["path"], d["verdict"], d.get("repository")) for d in datasets]
 
 
+class _Line:
+    """What :func:`dataset_record` needs of a member: its pointer, slope and design (a Member
+    has these too, and :func:`_dataset_units` reads only them)."""
+
+    __slots__ = ("pointer", "slope", "compared")
+
+    def __init__(self, pointer: str, slope: float | None, compared: bool) -> None:
+        self.pointer, self.slope, self.compared = pointer, slope, compared
+
+
 def _block_members(i: int, block: Mapping[str, Any], groups: dict[str, Group],
-                   ids: dict[tuple[str, str], str]) -> dict[str, list[Member]]:
+                   ids: dict[tuple[str, str], str], *, light: bool = False) -> dict[str, list[Any]]:
     """One dataset's members, by group id (in the block's order); new groups are added to
-    ``groups``; ``ids`` remembers the group id of (the series' canonical key text without the
-    metric, metric)."""
-    out: dict[str, list[Member]] = {}
+    ``groups``; ``ids`` remembers the group id of (the text of the series' key fields, metric).
+    ``light``: each member a :class:`_Line` instead of a full :class:`Member`."""
+    out: dict[str, list[Any]] = {}
     for series in block.get("series") or ():
         per_cell = series.get("independent_variable") == "cell_count"
         env_kind = (series.get("environment") or {}).get("kind")
         compared_design = series.get("method") in COMPARED_METHODS and env_kind == "solution" and not per_cell
         fits = series.get("fits") or ()
-        # what the series' fits share of their group key, as canonical text, once per series
-        base = json.dumps(group_key(series, None), sort_keys=True, separators=(",", ":"), ensure_ascii=False) \
-            if fits else ""
+        # the fields of the series that group_key reads (but the metric), as text, once per series: equal text (repr tells
+        # 1, 1.0 and True apart, as the key's JSON does), equal group key; a cheaper stand-in for
+        # the key's canonical JSON, which group_id makes only for a new group
+        get = series.get
+        base = repr((get("tracer"), get("scanner"), get("acquisition"), get("analysis_software"), get("threshold_k"),
+                     get("environment"), get("independent_variable"))) if fits else ""
         for fit in fits:
             gid = ids.get((base, fit["metric"]))  # type: ignore[call-overload]
             if gid is None:
@@ -208,6 +221,10 @@ def _block_members(i: int, block: Mapping[str, Any], groups: dict[str, Group],
                     id=gid, key=key, label=_label(series, key), metric=fit["metric"],
                     unit_label="a.u. per cell" if per_cell else "a.u. per µg Fe",
                     compared=env_kind == "solution" and not per_cell)
+            if light:
+                series["pointer"], series["id"], series["method"]  # a block without them fails as with a Member
+                out.setdefault(gid, []).append(_Line(fit["pointer"], fit.get("slope"), compared_design))
+                continue
             out.setdefault(gid, []).append(Member(
                 dataset=i, pointer=fit["pointer"], series_pointer=series["pointer"], series_id=series["id"],
                 method=series["method"], slope=fit.get("slope"), r_squared=fit.get("r_squared"),
@@ -243,8 +260,9 @@ def analyse(entries: list[Entry], *, min_group: int = MIN_GROUP) -> Analysis:
     return Analysis(entries=entries, groups=ordered, unsupported=unsupported)
 
 
-def _dataset_units(d: int, members: list[Member]) -> list[Unit]:
-    """One dataset's units in one group (before the group is judged)."""
+def _dataset_units(d: int, members: list[Any]) -> list[Unit]:
+    """One dataset's units in one group (before the group is judged); ``members``: Member or
+    _Line objects (their pointer, slope and compared are read)."""
     from mpistd.quantify.robust import median
 
     compared = [m for m in members if m.compared]
@@ -313,7 +331,7 @@ def dataset_record(block: Mapping[str, Any] | None, known: set[str] | None = Non
         _RECORD_IDS.clear()
     groups = _RECORD_GROUPS
     out = []
-    for gid, members in _block_members(0, block, groups, _RECORD_IDS).items():
+    for gid, members in _block_members(0, block, groups, _RECORD_IDS, light=True).items():
         meta = None
         if known is None or gid not in known:
             g = groups[gid]
@@ -331,15 +349,19 @@ def rule_entries(block: Mapping[str, Any] | None) -> dict[str, Any] | None:
     writes the blocks. Equal dispositions are one object (pickled once)."""
     if not block:
         return None
+    # the dispositions are plain strings in dicts (mpistd.comparability): equal text, equal
+    # dispositions; and a line's are most often those of the line before (asked first: cheaper)
     shared: dict[str, Any] = {}
+    last: Any = None
     series = []
     for s in block.get("series") or ():
         fits = []
         for fit in s.get("fits") or ():
             rules = fit.get("rules")
-            text = json.dumps(rules, sort_keys=True)
+            if last is None or rules != last:
+                last = shared.setdefault(repr(rules), rules)
             fits.append({"pointer": fit["pointer"], "line": fit.get("line"), "column": fit.get("column"),
-                         "rules": shared.setdefault(text, rules)})
+                         "rules": last})
         series.append({"fits": fits})
     return {"series": series}
 

@@ -15,14 +15,6 @@ MEASURED_MASS = {"icp-oes", "icp-ms", "ferrozine"}
 MEASURED_STOCK = {"icp-oes", "icp-ms", "ferrozine", "other"}
 
 
-def _volume(cal, point) -> float | None:
-    if point.volume_uL is not None:
-        return float(point.volume_uL)
-    if cal.method == "fixed_volume" and cal.final_volume_uL is not None:
-        return float(cal.final_volume_uL)
-    return None
-
-
 @rule(
     "MPI010", severity="error", family=FAMILY, pointer="the point",
     title="iron mass disagrees with concentration × volume",
@@ -36,11 +28,15 @@ def _volume(cal, point) -> float | None:
 def iron_mass_matches_concentration_times_volume(ctx: RuleContext) -> Iterator[Hit]:
     tol = ctx.options.tolerances.iron_mass_relative
     for ci, cal in enumerate(ctx.model.calibrations):
+        # a point's own volume, else (fixed-volume series) the series' final volume
+        final = cal.final_volume_uL if cal.method == "fixed_volume" else None
         for pi, pt in enumerate(cal.points):
-            v = _volume(cal, pt)
-            if pt.iron_mass_ug is None or pt.concentration_ug_per_uL is None or v is None:
+            m, c, v = pt.iron_mass_ug, pt.concentration_ug_per_uL, pt.volume_uL
+            if v is None:
+                v = final
+            if m is None or c is None or v is None:
                 continue
-            m, c = float(pt.iron_mass_ug), float(pt.concentration_ug_per_uL)
+            m, c, v = float(m), float(c), float(v)
             cv = c * v
             if m <= 0 and cv <= 0:
                 continue

@@ -71,6 +71,10 @@ class RuleContext:
 
 
 _REGISTRY: dict[str, Rule] = {}
+#: the registry sorted by id, and its rules with a check: made once after the families are loaded
+#: (the pipeline asks for them for every dataset), dropped when a rule is registered
+_SORTED: tuple[tuple[Rule, ...], tuple[Rule, ...]] | None = None
+_FAMILY_IDS: dict[str, tuple[str, ...]] = {}  # family_ids' answers, dropped with _SORTED
 
 
 def rule(
@@ -91,8 +95,11 @@ def rule(
         raise ValueError(f"unknown rule family {family!r}")
 
     def register(func: Callable | None) -> Callable | None:
+        global _SORTED
         if id in _REGISTRY:
             raise ValueError(f"rule {id} registered twice")
+        _SORTED = None
+        _FAMILY_IDS.clear()
         _REGISTRY[id] = Rule(
             id=id,
             severity=Severity.parse(severity),
@@ -125,10 +132,26 @@ def _load_all() -> None:
     _loaded = True
 
 
+def _sorted() -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    global _SORTED
+    _load_all()
+    if _SORTED is None:
+        ordered = tuple(_REGISTRY[k] for k in sorted(_REGISTRY))
+        _SORTED = ordered, tuple(r for r in ordered if r.check is not None)
+    return _SORTED
+
+
 def all_rules() -> list[Rule]:
     """Every registered rule, sorted by id."""
-    _load_all()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return list(_sorted()[0])
+
+
+def family_ids(family: str) -> tuple[str, ...]:
+    """The ids of one family's rules, sorted."""
+    ids = _FAMILY_IDS.get(family)
+    if ids is None:
+        ids = _FAMILY_IDS[family] = tuple(r.id for r in _sorted()[0] if r.family == family)
+    return ids
 
 
 def get_rule(rule_id: str) -> Rule:
@@ -145,5 +168,5 @@ def known_rule_ids() -> frozenset[str]:
 
 
 def checks() -> Iterator[Rule]:
-    """The rules with a check function (everything but the engine-raised structure rules)."""
-    return (r for r in all_rules() if r.check is not None)
+    """The rules with a check function (everything but the engine-raised structure rules), by id."""
+    return iter(_sorted()[1])
