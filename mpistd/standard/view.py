@@ -125,14 +125,12 @@ class _View:
     FIELDS: ClassVar[tuple[tuple[str, str, Converter, Any], ...]] = ()
     _by_key: ClassVar[dict[str, tuple[str, Converter]]] = {}
     _defaults: ClassVar[dict[str, Any]] = {}
-    _has_suppressions: ClassVar[bool] = False
     _raw: dict[str, Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._by_key = {key: (attr, conv) for attr, key, conv, _ in cls.FIELDS}
         cls._defaults = {attr: default for attr, _, _, default in cls.FIELDS if attr != "suppressions"}
-        cls._has_suppressions = any(attr == "suppressions" for attr, *_ in cls.FIELDS)
         cls._build = staticmethod(_builder(cls))
 
     #: the class's builder, written out field by field (see _builder)
@@ -156,9 +154,7 @@ class _View:
             if entry is not None:  # else an x- extension, kept in raw
                 attr, conv = entry
                 values[attr] = value if conv is None else conv(value)
-        if cls._has_suppressions and "suppressions" not in values:
-            values["suppressions"] = []
-        values["_raw"] = raw
+        values["_raw"] = raw  # suppressions: set above if raw has some, else made when asked (_Object)
         return obj
 
     @property
@@ -234,8 +230,6 @@ def _builder(cls: type[_View]) -> Callable[[dict[str, Any]], Any]:
             names[f"conv_{attr}"] = conv
             lines += [f"    if {key!r} in raw:",
                       f"        values[{key!r}] = conv_{attr}(raw[{key!r}])"]
-    if cls._has_suppressions:
-        lines.append("    values['suppressions'] = []")
     lines += ["    values['_raw'] = raw",
               "    obj = new(cls)",
               "    obj.__dict__ = values",
@@ -295,7 +289,14 @@ _SUPPRESSIONS = (("suppressions", INLINE_KEY, _many(Suppression), None),)
 
 
 class _Object(_View):
-    suppressions: list[Suppression]
+    @cached_property
+    def suppressions(self) -> list[Suppression]:
+        """The object's ``x-mpistd-ignore`` entries (build sets them when the document gives
+        some); else an empty list, made on first access and kept, so each object has its own, as
+        the model's default_factory gives it. Not making the ~230 lists per dataset that the
+        pipeline never reads (it reads suppressions from the document) saves their allocation
+        and the collector's work on them."""
+        return []
 
 
 class Axes(_Object):
