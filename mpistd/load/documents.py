@@ -470,6 +470,8 @@ _KEY_END = re.compile(r'"[ \t\n\r]*:')
 # a key without escapes or control characters, its colon and the whitespace after it (a key the
 # pattern does not take is read by scanstring, which decodes escapes and refuses what JSON refuses)
 _PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_NEXT_PLAIN_KEY = re.compile(r'[ \t\n\r]*,[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 # the C scanner itself (raw_decode without its Python wrapper), with no hook per object
 _SCAN = json.JSONDecoder(parse_constant=_refuse_constant).scan_once
 
@@ -487,10 +489,10 @@ def _read_recording(text: str, i: int, node: dict[str, Any], pointer: str,
         i = ws(text, i + 1).end()  # type: ignore[union-attr]
         if text[i] == "}":
             return obj, i + 1
-        plain_key = _PLAIN_KEY.match
+        next_key = _NEXT_PLAIN_KEY.match
+        m = _PLAIN_KEY.match(text, i)
         while True:
-            m = plain_key(text, i)
-            if m is not None:
+            if m is not None:  # a plain key, its colon and the whitespace around them in one step
                 key = m.group(1)
                 i = m.end()
             else:
@@ -508,13 +510,15 @@ def _read_recording(text: str, i: int, node: dict[str, Any], pointer: str,
                 value, i = scan(text, i)
             # a repeated key overwrites here: the key count (see _keys_unrepeated) refuses it
             obj[key] = value
-            i = ws(text, i).end()  # type: ignore[union-attr]
-            if text[i] == ",":
-                i = ws(text, i + 1).end()  # type: ignore[union-attr]
-            elif text[i] == "}":
-                return obj, i + 1
-            else:
-                raise ValueError("expected ',' or '}'")
+            m = next_key(text, i)  # ", next key:" in one step
+            if m is None:
+                i = ws(text, i).end()  # type: ignore[union-attr]
+                if text[i] == ",":  # a key the pattern does not take follows: scanstring reads it
+                    i = ws(text, i + 1).end()  # type: ignore[union-attr]
+                elif text[i] == "}":
+                    return obj, i + 1
+                else:
+                    raise ValueError("expected ',' or '}'")
     if text[i] != "[":
         return scan(text, i)
     items: list[Any] = []
@@ -522,6 +526,7 @@ def _read_recording(text: str, i: int, node: dict[str, Any], pointer: str,
     if text[i] == "]":
         return items, i + 1
     star = node.get("*")
+    comma = _COMMA.match
     while True:
         if star is not None:
             found[f"{pointer}/{len(items)}"] = i
@@ -530,13 +535,14 @@ def _read_recording(text: str, i: int, node: dict[str, Any], pointer: str,
         else:
             value, i = scan(text, i)
         items.append(value)
+        m = comma(text, i)
+        if m is not None:
+            i = m.end()
+            continue
         i = ws(text, i).end()  # type: ignore[union-attr]
-        if text[i] == ",":
-            i = ws(text, i + 1).end()  # type: ignore[union-attr]
-        elif text[i] == "]":
+        if text[i] == "]":
             return items, i + 1
-        else:
-            raise ValueError("expected ',' or ']'")
+        raise ValueError("expected ',' or ']'")
 
 
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -553,32 +559,34 @@ def _out_of_bounds(data: Any, limit: int) -> bool:
 
 def _bounds_and_keys(data: Any, limit: int) -> int:
     """-1 if ``data`` has containers nested deeper than ``limit``, a non-finite float, or an
-    integer no double can hold; else the number of keys of all its dicts (iterative: no recursion)."""
+    integer no double can hold; else the number of keys of all its dicts. Level by level (no
+    recursion; a level's depth is known without keeping one per container)."""
     if not isinstance(data, (dict, list)):
         return -1 if isinstance(data, float) and not math.isfinite(data) else 0
-    stack = [(data, 1)]
-    push = stack.append
-    pop = stack.pop
     isfinite = math.isfinite
     keys = 0
-    while stack:
-        node, depth = pop()
+    level = [data]
+    depth = 1
+    while level:
         if depth > limit:
             return -1
-        if type(node) is dict:
-            keys += len(node)
-            values: Any = node.values()
-        else:
-            values = node
-        for c in values:
-            t = type(c)
-            if t is float:  # the commonest value of a dataset first
-                if not isfinite(c):
+        below: list[Any] = []
+        push = below.append
+        for node in level:
+            if type(node) is dict:
+                keys += len(node)
+                node = node.values()
+            for c in node:
+                t = type(c)
+                if t is float:  # the commonest value of a dataset first
+                    if not isfinite(c):
+                        return -1
+                elif t is dict or t is list:
+                    push(c)
+                elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
                     return -1
-            elif t is dict or t is list:
-                push((c, depth + 1))
-            elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
-                return -1
+        level = below
+        depth += 1
     return keys
 
 
