@@ -448,18 +448,22 @@ def _parse_json_recording(text: str) -> tuple[Any, dict[str, int] | None]:
 
 def _keys_unrepeated(text: str, keys: int) -> bool:
     """True only if no object of the JSON ``text`` repeats a key, given ``keys``, the number of
-    keys of every object its parse holds (False: it may, and the exact parse must decide).
+    keys of all the dicts its parse holds (False: it may, and the exact parse must decide).
 
-    The proof. Let K be the number of key tokens in ``text``. Each object of the text became its
-    own dict (the parse shares none), holding one entry per distinct key token: at most its
-    number of key tokens, and fewer exactly when it repeats a key; so ``keys`` <= K, with
-    equality exactly when no object repeats a key. Outside strings, the only colon JSON has is
-    the one after each key, so ``text.count(":")`` (colons inside strings too) is >= K. And every
-    key token ends with its closing quote, optional JSON whitespace and that colon: a match of
+    The proof. Let K be the number of key tokens in ``text``. The parse makes a new dict for each
+    object of the text (it shares none), holding one entry per distinct key of the object: at
+    most its number of key tokens, fewer exactly when it repeats a key. ``keys`` counts the dicts
+    the result holds: all of them, unless a repeated key dropped a value (and the dicts in it).
+    So ``keys`` <= K, and ``keys`` == K exactly when no object repeats a key: without a repeat
+    nothing is dropped and each dict has an entry per token; with one, the outermost object
+    that repeats a key is held (only a repeat in an enclosing object could drop it) and has
+    fewer entries than tokens. Outside strings, the only colon JSON has is the one after each
+    key, so ``text.count(":")`` (colons inside strings too) is >= K. And every key token ends
+    with its closing quote, optional JSON whitespace and that colon: a match of
     ``"[ \\t\\n\\r]*:``, each match holding a single quote (its first character), so the keys'
-    matches are distinct and do not overlap and the number of matches is >= K as well. If either
-    bound equals ``keys``, then K <= bound = ``keys`` <= K: ``keys`` == K, no key is repeated.
-    (A colon or ``":`` inside a string only makes a bound looser, never wrong.)"""
+    matches are distinct and do not overlap and the number of matches is >= K as well. If
+    either bound equals ``keys``, then K <= bound = ``keys`` <= K: ``keys`` == K, no key is
+    repeated. (A colon or ``":`` inside a string only makes a bound looser, never wrong.)"""
     if text.count(":") == keys:  # the cheap bound: exact unless a string holds a colon
         return True
     return len(_KEY_END.findall(text)) == keys

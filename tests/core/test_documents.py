@@ -158,6 +158,8 @@ _REPEATED = [
     '{"calibrations": [{"fits": [{"m": 1, "m": 1}]}]}',       # in an element whose place is recorded
     '{"s": "::::", "a": 1, "a": 2}',                          # colons in strings only loosen the bound further
     '{"s": "\\":", "a": {"b": 1, "b": 2}}',                    # and so does a quote-colon in a string
+    '{"a": {"x": 1, "x": 2}, "a": 3}',                        # a repeat inside a value a repeat drops
+    '{"a": {"b": {"c": {}}}, "a": {}}',                        # the dropped value's dicts are not counted
 ]
 
 
@@ -202,3 +204,52 @@ def test_the_key_count_counts_every_object_of_the_parse() -> None:
     assert _bounds_and_keys({"a": float("inf")}, 64) == -1
     assert _bounds_and_keys([[[]]], 2) == -1 and _bounds_and_keys([[]], 2) == 0
     assert _bounds_and_keys({"a": 2 ** 1024}, 64) == -1 and _bounds_and_keys({"a": 2 ** 1000}, 64) == 1
+
+
+def _random_json(rnd, depth: int = 0) -> str:
+    """Random JSON text with keys from a small, hostile alphabet (colons, quotes, escapes, the
+    recorded paths' names), random whitespace, and so frequent repeats."""
+    def ws() -> str:
+        return rnd.choice(["", "", " ", "\n  ", "\t", "\r\n", " \r "])
+
+    def key() -> str:
+        return rnd.choice(['"a"', '"b"', '":"', '"a:"', '"\\""', '"\\u0061"', '"x\\":"', '"calibrations"', '"fits"',
+                           '""', '"\\\\"'])
+
+    roll = rnd.random()
+    if depth > 4 or roll < 0.35:
+        return rnd.choice(["1", "2.5", "-0.0", "null", "true", '"s"', '"t:"', '"u\\":"', '"::"', "1e5", '"\\\\:"'])
+    if roll < 0.7:
+        members = [f"{ws()}{key()}{ws()}:{ws()}{_random_json(rnd, depth + 1)}{ws()}" for _ in range(rnd.randint(0, 4))]
+        return "{" + ",".join(members) + "}" if members else "{" + ws() + "}"
+    items = [f"{ws()}{_random_json(rnd, depth + 1)}{ws()}" for _ in range(rnd.randint(0, 4))]
+    return "[" + ",".join(items) + "]" if items else "[" + ws() + "]"
+
+
+def test_random_documents_are_read_or_refused_as_the_exact_parse_reads_or_refuses_them() -> None:
+    """The key count against the exact parse (the hooks on every object) on random hostile texts:
+    the same data, or the same error at the same place; and the same places of the elements."""
+    import random
+
+    from mpistd.load.documents import Document, parse_json_text
+
+    rnd = random.Random(17)
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(3000):
+        text = _random_json(rnd)
+        if rnd.random() < 0.5:
+            text = '{"calibrations": [' + text + ', {"fits": [' + text + "]}]}"
+        try:
+            expected = parse_json_text(text)
+        except DocumentError as plain:
+            e = _error(text)
+            assert (e.message, e.line, e.column) == (plain.message, plain.line, plain.column), text
+            outcomes["refused"] += 1
+            continue
+        doc = parse_bytes(text.encode())
+        assert doc.data == expected and json.dumps(doc.data) == json.dumps(expected), text
+        wanted = ["/calibrations/0", "/calibrations/1", "/calibrations/1/fits/0", "/calibrations/0/fits/0"]
+        full = Document(data=doc.data, text=doc.text, kind="json")
+        assert doc.locate_elements(wanted) == full.locate_elements(wanted), text
+        outcomes["read"] += 1
+    assert min(outcomes.values()) > 500, outcomes
