@@ -422,79 +422,131 @@ def _recorded_path(pointer: str) -> bool:
 def _parse_json_recording(text: str) -> tuple[Any, dict[str, int] | None]:
     """parse_json_text(text), and the character index of every element of the _RECORDED paths.
 
-    The containers on those paths (the top-level object, ``calibrations``, each calibration, its
-    ``fits``) are read here, key by key, and every value off the paths by the C scanner with the
-    very hooks of parse_json_text (``_no_duplicates``, ``_refuse_constant``): the same data, in one
-    pass. Anything but a clean parse within bounds (an error, a duplicate key, a value out of
-    bounds) is handed to parse_json_text, which raises the located error; the positions are then
-    not recorded (None: Document.locate_elements walks to them)."""
+    The containers on those paths (the top-level object, ``calibrations``, each calibration) are
+    read here, key by key, recording where each element of ``calibrations`` and of each ``fits``
+    starts; every other value is read by the C scanner without a Python hook per object (only
+    ``_refuse_constant``, which runs for NaN/Infinity alone). One walk of the result then checks
+    the bounds and counts the keys, and the count proves that no object repeats a key (see
+    _keys_unrepeated). Anything but a clean parse within bounds (an error, a value out of bounds,
+    a repeated key, or a count that proves nothing) is handed to parse_json_text, which raises the
+    located error or returns the same data; the positions are then not recorded (None:
+    Document.locate_elements walks to them)."""
     try:
         found: dict[str, int] = {}
         data, end = _read_recording(text, _WS.match(text, 0).end(), _RECORDED, "", found)  # type: ignore[union-attr]
         if _WS.match(text, end).end() != len(text):  # type: ignore[union-attr]
             raise ValueError("extra data")
-        if _out_of_bounds(data, MAX_DEPTH):
+        keys = _bounds_and_keys(data, MAX_DEPTH)
+        if keys < 0:
             raise ValueError("out of bounds")
+        if not _keys_unrepeated(text, keys):
+            raise ValueError("a key may be repeated")
     except (ValueError, IndexError, StopIteration, _Refused, RecursionError):
         return parse_json_text(text), None
     return data, found
 
 
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+def _keys_unrepeated(text: str, keys: int) -> bool:
+    """True only if no object of the JSON ``text`` repeats a key, given ``keys``, the number of
+    keys of all the dicts its parse holds (False: it may, and the exact parse must decide).
+
+    The proof. Let K be the number of key tokens in ``text``. The parse makes a new dict for each
+    object of the text (it shares none), holding one entry per distinct key of the object: at
+    most its number of key tokens, fewer exactly when it repeats a key. ``keys`` counts the dicts
+    the result holds: all of them, unless a repeated key dropped a value (and the dicts in it).
+    So ``keys`` <= K, and ``keys`` == K exactly when no object repeats a key: without a repeat
+    nothing is dropped and each dict has an entry per token; with one, the outermost object
+    that repeats a key is held (only a repeat in an enclosing object could drop it) and has
+    fewer entries than tokens. Outside strings, the only colon JSON has is the one after each
+    key, so ``text.count(":")`` (colons inside strings too) is >= K. And every key token ends
+    with its closing quote, optional JSON whitespace and that colon: a match of
+    ``"[ \\t\\n\\r]*:``, each match holding a single quote (its first character), so the keys'
+    matches are distinct and do not overlap and the number of matches is >= K as well. If
+    either bound equals ``keys``, then K <= bound = ``keys`` <= K: ``keys`` == K, no key is
+    repeated. (A colon or ``":`` inside a string only makes a bound looser, never wrong.)"""
+    if text.count(":") == keys:  # the cheap bound: exact unless a string holds a colon
+        return True
+    return len(_KEY_END.findall(text)) == keys
 
 
-def _read_recording(text: str, i: int, node: dict[str, Any] | None, pointer: str,
+# a key token's end: its closing quote, optional JSON whitespace, its colon (see _keys_unrepeated)
+_KEY_END = re.compile(r'"[ \t\n\r]*:')
+# a key without escapes or control characters, its colon and the whitespace after it (a key the
+# pattern does not take is read by scanstring, which decodes escapes and refuses what JSON refuses)
+_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_NEXT_PLAIN_KEY = re.compile(r'[ \t\n\r]*,[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+# the C scanner itself (raw_decode without its Python wrapper), with no hook per object
+_SCAN = json.JSONDecoder(parse_constant=_refuse_constant).scan_once
+
+
+def _read_recording(text: str, i: int, node: dict[str, Any], pointer: str,
                     found: dict[str, int]) -> tuple[Any, int]:
     """The JSON value at ``i`` (no whitespace before it) and the index after it; the containers the
-    trie ``node`` names are read here (recording their elements' places), the rest by the C scanner."""
-    raw_decode = _DECODER.scan_once  # the C scanner itself (raw_decode without its Python wrapper)
-    if node is None or text[i] not in "{[":
-        return raw_decode(text, i)
+    trie ``node`` names are read here (recording the places of the elements of an array whose
+    node has "*"), the rest by the C scanner. An empty node is a value whose place alone is
+    recorded: the C scanner reads it."""
+    scan = _SCAN
     ws = _WS.match
     if text[i] == "{":
-        pairs: list[tuple[str, Any]] = []
+        obj: dict[str, Any] = {}
         i = ws(text, i + 1).end()  # type: ignore[union-attr]
         if text[i] == "}":
-            return _no_duplicates(pairs), i + 1
+            return obj, i + 1
+        next_key = _NEXT_PLAIN_KEY.match
+        m = _PLAIN_KEY.match(text, i)
         while True:
-            if text[i] != '"':
-                raise ValueError("expected a key")
-            key, i = _scanstring(text, i + 1)
-            i = ws(text, i).end()  # type: ignore[union-attr]
-            if text[i] != ":":
-                raise ValueError("expected ':'")
-            i = ws(text, i + 1).end()  # type: ignore[union-attr]
-            child = node.get(key) if key != "*" else None
-            if child is None:  # off the recorded paths: the C scanner reads the whole value
-                value, i = raw_decode(text, i)
+            if m is not None:  # a plain key, its colon and the whitespace around them in one step
+                key = m.group(1)
+                i = m.end()
             else:
-                value, i = _read_recording(text, i, child, f"{pointer}/{key}", found)
-            pairs.append((key, value))
-            i = ws(text, i).end()  # type: ignore[union-attr]
-            if text[i] == ",":
+                if text[i] != '"':
+                    raise ValueError("expected a key")
+                key, i = _scanstring(text, i + 1)
+                i = ws(text, i).end()  # type: ignore[union-attr]
+                if text[i] != ":":
+                    raise ValueError("expected ':'")
                 i = ws(text, i + 1).end()  # type: ignore[union-attr]
-            elif text[i] == "}":
-                return _no_duplicates(pairs), i + 1
-            else:
-                raise ValueError("expected ',' or '}'")
+            child = node.get(key) if key != "*" else None
+            if child and text[i] in "{[":
+                value, i = _read_recording(text, i, child, f"{pointer}/{key}", found)
+            else:  # off the recorded paths: the C scanner reads the whole value
+                value, i = scan(text, i)
+            # a repeated key overwrites here: the key count (see _keys_unrepeated) refuses it
+            obj[key] = value
+            m = next_key(text, i)  # ", next key:" in one step
+            if m is None:
+                i = ws(text, i).end()  # type: ignore[union-attr]
+                if text[i] == ",":  # a key the pattern does not take follows: scanstring reads it
+                    i = ws(text, i + 1).end()  # type: ignore[union-attr]
+                elif text[i] == "}":
+                    return obj, i + 1
+                else:
+                    raise ValueError("expected ',' or '}'")
+    if text[i] != "[":
+        return scan(text, i)
     items: list[Any] = []
     i = ws(text, i + 1).end()  # type: ignore[union-attr]
     if text[i] == "]":
         return items, i + 1
-    child = node.get("*")
+    star = node.get("*")
+    comma = _COMMA.match
     while True:
-        element = f"{pointer}/{len(items)}"
-        if child is not None:
-            found[element] = i
-        value, i = _read_recording(text, i, child, element, found)
-        items.append(value)
-        i = ws(text, i).end()  # type: ignore[union-attr]
-        if text[i] == ",":
-            i = ws(text, i + 1).end()  # type: ignore[union-attr]
-        elif text[i] == "]":
-            return items, i + 1
+        if star is not None:
+            found[f"{pointer}/{len(items)}"] = i
+        if star and text[i] in "{[":
+            value, i = _read_recording(text, i, star, f"{pointer}/{len(items)}", found)
         else:
-            raise ValueError("expected ',' or ']'")
+            value, i = scan(text, i)
+        items.append(value)
+        m = comma(text, i)
+        if m is not None:
+            i = m.end()
+            continue
+        i = ws(text, i).end()  # type: ignore[union-attr]
+        if text[i] == "]":
+            return items, i + 1
+        raise ValueError("expected ',' or ']'")
 
 
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -506,24 +558,40 @@ _INT_BEYOND_DOUBLE_BITS = 1024  # 2**1024 overflows a double
 def _out_of_bounds(data: Any, limit: int) -> bool:
     """Containers nested deeper than ``limit``, a non-finite float, or an integer no double
     can hold (iterative: no recursion)."""
+    return _bounds_and_keys(data, limit) < 0
+
+
+def _bounds_and_keys(data: Any, limit: int) -> int:
+    """-1 if ``data`` has containers nested deeper than ``limit``, a non-finite float, or an
+    integer no double can hold; else the number of keys of all its dicts. Level by level (no
+    recursion; a level's depth is known without keeping one per container)."""
     if not isinstance(data, (dict, list)):
-        return isinstance(data, float) and not math.isfinite(data)
-    stack = [(data, 1)]
+        return -1 if isinstance(data, float) and not math.isfinite(data) else 0
     isfinite = math.isfinite
-    while stack:
-        node, depth = stack.pop()
+    keys = 0
+    level = [data]
+    depth = 1
+    while level:
         if depth > limit:
-            return True
-        for c in (node.values() if isinstance(node, dict) else node):
-            t = type(c)
-            if t is float:  # the commonest value of a dataset first
-                if not isfinite(c):
-                    return True
-            elif t is dict or t is list:
-                stack.append((c, depth + 1))
-            elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
-                return True
-    return False
+            return -1
+        below: list[Any] = []
+        push = below.append
+        for node in level:
+            if type(node) is dict:
+                keys += len(node)
+                node = node.values()
+            for c in node:
+                t = type(c)
+                if t is float:  # the commonest value of a dataset first
+                    if not isfinite(c):
+                        return -1
+                elif t is dict or t is list:
+                    push(c)
+                elif t is int and c.bit_length() >= _INT_BEYOND_DOUBLE_BITS:
+                    return -1
+        level = below
+        depth += 1
+    return keys
 
 
 # JSON's \u escapes (and YAML's \u, \U) can spell half of a UTF-16 surrogate pair, which is no
@@ -561,7 +629,9 @@ def _utf8(s: str) -> bool:
 
 
 def _refuse_surrogates(doc: "Document") -> None:
-    if _SURROGATE_ESCAPE.search(doc.text) is None:
+    # every escape starts with a backslash: most documents have none, and finding that out is a
+    # memchr, several times faster than the search
+    if "\\" not in doc.text or _SURROGATE_ESCAPE.search(doc.text) is None:
         return
     pointer = _first_surrogate(doc.data)
     if pointer is not None:

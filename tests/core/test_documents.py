@@ -141,3 +141,115 @@ def test_recording_parse_refuses_what_the_plain_parse_refuses(text: str) -> None
         parse_json_text(text)
     e = _error(text)
     assert (e.message, e.line, e.column) == (plain.value.message, plain.value.line, plain.value.column)
+
+
+# --- duplicate keys found by counting them (issue 17): no Python hook runs per object ---
+
+_REPEATED = [
+    '{"a": 1, "a": 2}',
+    '{"": 1, "": 2}',
+    '{"a": "b:c", "a": 1}',                                   # a colon in a string loosens text.count(":")
+    '{"a": "x\\":", "b": {"c": 1, "c": 2}}',                   # and a quote-colon in a string loosens the pattern
+    '{"a" \n\t : 1, "a"\r\n:2}',                              # whitespace before the colon
+    '{"k\\"": 1, "k\\"": 2}',                                 # an escaped quote in the key
+    '{"\\u003a": 1, ":": 2}',                                 # the same key, escaped and plain
+    '{"calibrations": [{"points": [{"x": 1, "y": {"z": [], "z": []}}]}]}',  # deep, off the recorded path
+    '{"calibrations": [], "calibrations": []}',               # on the recorded path
+    '{"calibrations": [{"fits": [{"m": 1, "m": 1}]}]}',       # in an element whose place is recorded
+    '{"s": "::::", "a": 1, "a": 2}',                          # colons in strings only loosen the bound further
+    '{"s": "\\":", "a": {"b": 1, "b": 2}}',                    # and so does a quote-colon in a string
+    '{"a": {"x": 1, "x": 2}, "a": 3}',                        # a repeat inside a value a repeat drops
+    '{"a": {"b": {"c": {}}}, "a": {}}',                        # the dropped value's dicts are not counted
+]
+
+
+@pytest.mark.parametrize("text", _REPEATED)
+def test_a_repeated_key_is_refused_where_the_exact_parse_refuses_it(text: str) -> None:
+    from mpistd.load.documents import parse_json_text
+
+    with pytest.raises(DocumentError) as plain:
+        parse_json_text(text)
+    assert "duplicate key" in plain.value.message
+    e = _error(text)
+    assert (e.message, e.line, e.column) == (plain.value.message, plain.value.line, plain.value.column)
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ('{"a": "b:c", "d": {"e": "f\\" :"}}', 3),                  # both bounds loose: the exact parse decides
+    ('{"a": "b:c", "d": {"e": 1}}', 3),                          # the colon count loose, the pattern exact
+    ('{"a" \r\n : 1, "\\u003a": {"\\"": 2, "e\\u0022": 3}}', 4),  # escapes and whitespace, no repeat
+    ('{"calibrations": [{"fits": [{"note": "x\\":"}, 2]}, {"fits": [{"a": ":"}]}]}', 5),
+    ('{"calibrations": [{"fits": [{"note": "x"}, 2]},\n {"fits": [{"a": 1}]}]}', 5),  # both bounds exact
+])
+def test_distinct_keys_are_read_as_json_loads_reads_them_and_located_as_ever(text: str, keys: int) -> None:
+    from mpistd.load.documents import Document, _bounds_and_keys, _keys_unrepeated
+
+    doc = parse_bytes(text.encode())
+    assert doc.data == json.loads(text) and list(doc.data) == list(json.loads(text))
+    assert _bounds_and_keys(doc.data, 64) == keys  # counted by hand
+    # a bound that is loose proves nothing: the exact parse found no repeat, and the positions are
+    # then found by the walk, not recorded; either way they are the full scanner's
+    assert (doc._elements is not None) == _keys_unrepeated(text, keys)
+    full = Document(data=doc.data, text=doc.text, kind="json")
+    wanted = ["/calibrations/0", "/calibrations/0/fits/0", "/calibrations/0/fits/1", "/calibrations/1/fits/0"]
+    present = [p for p in wanted if isinstance(doc.data, dict) and "calibrations" in doc.data]
+    assert doc.locate_elements(wanted) == full.locate_elements(wanted) == {p: full.locate(p) for p in present}
+
+
+def test_the_key_count_counts_every_object_of_the_parse() -> None:
+    from mpistd.load.documents import _bounds_and_keys
+
+    assert _bounds_and_keys({"a": [{"b": 1, "c": {}}, {"d": [[{"e": None}]]}], "f": {}}, 64) == 6
+    assert _bounds_and_keys([], 64) == 0 and _bounds_and_keys("x", 64) == 0
+    assert _bounds_and_keys({"a": float("inf")}, 64) == -1
+    assert _bounds_and_keys([[[]]], 2) == -1 and _bounds_and_keys([[]], 2) == 0
+    assert _bounds_and_keys({"a": 2 ** 1024}, 64) == -1 and _bounds_and_keys({"a": 2 ** 1000}, 64) == 1
+
+
+def _random_json(rnd, depth: int = 0) -> str:
+    """Random JSON text with keys from a small, hostile alphabet (colons, quotes, escapes, the
+    recorded paths' names), random whitespace, and so frequent repeats."""
+    def ws() -> str:
+        return rnd.choice(["", "", " ", "\n  ", "\t", "\r\n", " \r "])
+
+    def key() -> str:
+        return rnd.choice(['"a"', '"b"', '":"', '"a:"', '"\\""', '"\\u0061"', '"x\\":"', '"calibrations"', '"fits"',
+                           '""', '"\\\\"'])
+
+    roll = rnd.random()
+    if depth > 4 or roll < 0.35:
+        return rnd.choice(["1", "2.5", "-0.0", "null", "true", '"s"', '"t:"', '"u\\":"', '"::"', "1e5", '"\\\\:"'])
+    if roll < 0.7:
+        members = [f"{ws()}{key()}{ws()}:{ws()}{_random_json(rnd, depth + 1)}{ws()}" for _ in range(rnd.randint(0, 4))]
+        return "{" + ",".join(members) + "}" if members else "{" + ws() + "}"
+    items = [f"{ws()}{_random_json(rnd, depth + 1)}{ws()}" for _ in range(rnd.randint(0, 4))]
+    return "[" + ",".join(items) + "]" if items else "[" + ws() + "]"
+
+
+def test_random_documents_are_read_or_refused_as_the_exact_parse_reads_or_refuses_them() -> None:
+    """The key count against the exact parse (the hooks on every object) on random hostile texts:
+    the same data, or the same error at the same place; and the same places of the elements."""
+    import random
+
+    from mpistd.load.documents import Document, parse_json_text
+
+    rnd = random.Random(17)
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(3000):
+        text = _random_json(rnd)
+        if rnd.random() < 0.5:
+            text = '{"calibrations": [' + text + ', {"fits": [' + text + "]}]}"
+        try:
+            expected = parse_json_text(text)
+        except DocumentError as plain:
+            e = _error(text)
+            assert (e.message, e.line, e.column) == (plain.message, plain.line, plain.column), text
+            outcomes["refused"] += 1
+            continue
+        doc = parse_bytes(text.encode())
+        assert doc.data == expected and json.dumps(doc.data) == json.dumps(expected), text
+        wanted = ["/calibrations/0", "/calibrations/1", "/calibrations/1/fits/0", "/calibrations/0/fits/0"]
+        full = Document(data=doc.data, text=doc.text, kind="json")
+        assert doc.locate_elements(wanted) == full.locate_elements(wanted), text
+        outcomes["read"] += 1
+    assert min(outcomes.values()) > 500, outcomes

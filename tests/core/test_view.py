@@ -325,3 +325,17 @@ def test_pydantic_is_not_needed_to_validate_a_file():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout
+
+
+def test_an_object_without_suppressions_has_its_own_list_as_the_model_gives_it():
+    """The view makes the empty list on first access (the pipeline never asks): it is still each
+    object's own, and kept, as the model's default_factory gives it."""
+    doc = _load_base()()
+    view, model = v.view_dataset(doc), m.parse_dataset(doc)
+    a, b = view.calibrations[0].points[0].replicates[:2]
+    assert a.suppressions == [] and type(a.suppressions) is list and a.suppressions is a.suppressions
+    assert a.suppressions is not b.suppressions
+    a.suppressions.append("kept")
+    assert a.suppressions == ["kept"] and b.suppressions == []
+    mine, theirs = view.calibrations[0].points[1], model.calibrations[0].points[1]
+    assert mine.model_dump() == theirs.model_dump() and "suppressions" in mine.model_dump()
