@@ -102,6 +102,12 @@ _CHILD = textwrap.dedent("""
     import mpistd._atomic as atomic
     real_fdopen, real_replace = os.fdopen, os.replace
 
+    def mark(text):
+        # the marker appears complete or not at all: the test kills as soon as it exists
+        with open(marker + ".tmp", "w") as fh:
+            fh.write(text)
+        real_replace(marker + ".tmp", marker)
+
     class HalfThenHang:
         def __init__(self, fh):
             self.fh = fh
@@ -113,7 +119,7 @@ _CHILD = textwrap.dedent("""
             self.fh.write(data[: len(data) // 2])
             self.fh.flush()
             os.fsync(self.fh.fileno())
-            open(marker, "w").write(str(len(data)))
+            mark(str(len(data)))
             time.sleep(120)
         def __getattr__(self, name):
             return getattr(self.fh, name)
@@ -123,7 +129,7 @@ _CHILD = textwrap.dedent("""
 
     def replace_then_hang(src, dst):
         real_replace(src, dst)
-        open(marker, "w").write("renamed")
+        mark("renamed")
         time.sleep(120)
 
     if mode == "during":
