@@ -495,8 +495,7 @@ def _sample_variance(a: np.ndarray) -> float:
     (mean = Σa / n; Σ(a − mean)² / (n − 1), each Σ numpy's pairwise sum), without np.var's
     per-call overhead (it matters for the two end levels of every fit)."""
     n = a.size
-    mean = np.add.reduce(a, keepdims=True) / n
-    d = a - mean
+    d = a - np.add.reduce(a) / n  # the mean as a numpy scalar: keepdims=True costs more, same values
     return float(np.add.reduce(d * d) / (n - 1))
 
 
@@ -758,11 +757,12 @@ def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackC
 def _back_calculated(s: _Series, fit: LineFit) -> tuple[LevelBackCalc, ...]:
     """back_calculated of a non-empty series and its usable line (np.errstate set by the caller)."""
     levels, counts = s.design.level_lists()
-    means = s.plain_level_means()
-    x_hat = (means - fit.intercept) / fit.slope
+    means = s.plain_level_means().tolist()
+    a, b = fit.intercept, fit.slope
     isfinite = math.isfinite
     out = []
-    for xl, ym, xh, c in zip(levels, means.tolist(), x_hat.tolist(), counts):
+    for xl, ym, c in zip(levels, means, counts):
+        xh = (ym - a) / b  # element-wise, so the same IEEE operations as (means − a)/b on the array
         rel = None if xl == 0.0 else (xh - xl) / xl
         if rel is not None and not isfinite(rel):
             rel = None

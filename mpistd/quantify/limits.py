@@ -394,8 +394,9 @@ def limits_din32645(
         x_bg, span = roots[0], (roots[0], roots[1])
     else:
         x_bg = roots[0]
-    values = [v for v in (x_ng, x_eg, x_bg, *(span or ()), g) if v is not None]
-    if not all(math.isfinite(v) for v in values):  # g too: Q_x near 0 makes it infinite
+    isfinite = math.isfinite  # each limit that exists, and g too: Q_x near 0 makes it infinite
+    if not (isfinite(g) and (x_ng is None or isfinite(x_ng)) and (x_eg is None or isfinite(x_eg))
+            and (x_bg is None or isfinite(x_bg)) and (span is None or (isfinite(span[0]) and isfinite(span[1])))):
         return Skipped(name, "numerical overflow")
     # method, decision, detection, quantification limit, quantification_range, g, alpha, beta, k, m,
     # variance_basis, notes: positional (limits of every fit; a keyword call costs more)
@@ -468,8 +469,9 @@ def limits_ich_q2(fit: LineFit | Unusable) -> Limits | Skipped:
         return Skipped(name, "no usable line")
     if fit.residual_sd == 0.0:
         return Skipped(name, "zero residual variance")
-    return Limits("ICH Q2(R2)", None, float(3.3 * fit.s_x0), float(10.0 * fit.s_x0),
-                  variance_basis="residual")
+    # method, decision, detection, quantification limit, range, g, alpha, beta, k, m, variance_basis, notes
+    return Limits("ICH Q2(R2)", None, float(3.3 * fit.s_x0), float(10.0 * fit.s_x0), None, None, None, None, None,
+                  None, "residual", ())
 
 
 # --------------------------------------------------------------------------- inverse prediction
