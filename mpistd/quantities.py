@@ -280,24 +280,16 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
             x = mass if x_is_mass else cells
             reps = pt.replicates
             # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
-            values: dict[str, list[float]] = {} if reps else {m: [] for m in _POINT_METRICS}
-            for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps))):
-                if None not in vals:  # validated floats or None
-                    values[metric] = list(map(float, vals))
-            pq = PointQuantities(
-                pointer=f"{cpointer}/points/{pi}",
-                sample_id=pt.sample_id,
-                x=float(x) if x is not None else None,
-                iron_mass_ug=float(mass) if mass is not None else None,
-                cell_count=float(cells) if cells is not None else None,
-                volume_uL=float(volume_uL) if volume_uL is not None else None,
-                concentration_ug_per_uL=conc,
-                concentration_source=source,
-                replicate_values=values,
-                n_replicates=len(reps),
-                holder_positions=tuple(map(_holder_position, reps)),
-            )
-            points.append(pq)
+            # (validated floats or None: a metric missing from a replicate is left out)
+            values: dict[str, list[float]] = (
+                {metric: list(map(float, vals)) for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps)))
+                 if None not in vals} if reps else {m: [] for m in _POINT_METRICS})
+            # positional, in the field order (pointer … holder_positions): once per point of every series
+            points.append(PointQuantities(
+                f"{cpointer}/points/{pi}", pt.sample_id, float(x) if x is not None else None,
+                float(mass) if mass is not None else None, float(cells) if cells is not None else None,
+                float(volume_uL) if volume_uL is not None else None, conc, source, None, None, {}, values,
+                len(reps), tuple(map(_holder_position, reps))))
         if m_particle:
             _spacing(points, m_particle, estimator)
         cq = CalibrationQuantities(index=ci, id=cal.id, pointer=cpointer, points=points)

@@ -48,6 +48,7 @@ from typing import Any, Iterable, Sequence, cast
 import numpy as np
 
 from mpistd.quantify import _stats
+from mpistd.quantify._frozen import quick_init
 
 __all__ = [
     "WEIGHTINGS",
@@ -79,6 +80,7 @@ _ZERO_RTOL = 1e-12
 # --------------------------------------------------------------------------- results
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A statistic that cannot be computed for these data, and why (never NaN)."""
@@ -90,6 +92,7 @@ class Skipped:
         return {"statistic": self.statistic, "reason": self.reason}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Unusable:
     """No line can be fitted at all (e.g. fewer than 3 points, a single x level)."""
@@ -100,6 +103,7 @@ class Unusable:
         return {"reason": self.reason}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LineFit:
     """A fitted straight line y = intercept + slope·x and its statistics.
@@ -179,6 +183,7 @@ class LineFit:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LackOfFit:
     """Lack-of-fit F-test against pure error (Draper & Smith; Montgomery & Runger S11-1).
@@ -208,6 +213,7 @@ class LackOfFit:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Mandel:
     """Mandel's fitting test, quadratic vs linear (DIN 38402-51, ISO 8466-1; Mandel 1964).
@@ -229,6 +235,7 @@ class Mandel:
         return {"f": self.f, "df1": self.df1, "df2": self.df2, "p_value": self.p_value}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LevelBackCalc:
     """Back-calculated x of one calibration level from the mean of its signals.
@@ -252,6 +259,7 @@ class LevelBackCalc:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Homoscedasticity:
     """F-test of the variances at the lowest and highest level (DIN 38402-51, ISO 8466-1).
@@ -833,6 +841,7 @@ def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(levels.tolist()), tuple(means.tolist())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosed:
     """A line and its diagnostics, as :func:`fit_and_diagnose` returns them."""

@@ -44,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mpistd.quantify import _stats
+from mpistd.quantify._frozen import quick_init
 from mpistd.quantify.calibration import LineFit, Skipped, Unusable
 
 __all__ = [
@@ -73,6 +74,7 @@ _ROOT_RTOL = 1e-9
 # --------------------------------------------------------------------------- results
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Limits in x units; ``None`` where the method defines no such limit or the fit does
@@ -119,6 +121,7 @@ class Limits:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fieller:
     """Fieller (inversion) interval: every x whose predicted signal is compatible with ȳ.
@@ -145,6 +148,7 @@ class Fieller:
         return {"kind": self.kind, "low": self.low, "high": self.high, "g": self.g}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Simultaneous:
     """Intervals for one of k unknowns read with the same calibration, adjusted so that all
@@ -171,6 +175,7 @@ class Simultaneous:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InversePrediction:
     """x̂ from m replicate signals with its standard error and (1 − alpha) intervals.
