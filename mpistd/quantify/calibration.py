@@ -611,11 +611,11 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
     if not _finite(*values):
         return Unusable("numerical overflow: rescale x or y")
     x_min, x_max = design.x_range()
-    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again
-    return LineFit(float(slope), float(intercept), float(slope_se), float(intercept_se), float(r_squared),
-                   float(residual_sd), n, levels, x_min, x_max, float(x_mean), float(y_mean), float(q_x),
-                   float(s_x0), int(df), bool(through_origin), weighting, (float(ci[0]), float(ci[1])),
-                   float(weight_mean))
+    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again.
+    # Every value is already a Python float (each sum is float()ed where it is taken; the rest is
+    # float arithmetic and math.sqrt) and df an int: no float()/int() of them is needed.
+    return LineFit(slope, intercept, slope_se, intercept_se, r_squared, residual_sd, n, levels, x_min, x_max,
+                   x_mean, y_mean, q_x, s_x0, df, bool(through_origin), weighting, ci, weight_mean)
 
 
 # --------------------------------------------------------------------------- linearity
@@ -801,10 +801,10 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
     design = s.design
     if not s.finite():
         return Skipped("homoscedasticity", "no data or non-finite values")
-    levels, inverse, counts = design.groups
-    if levels.size < 2:
+    if design.n_levels < 2:
         return Skipped("homoscedasticity", "fewer than 2 levels")
-    n_low, n_high = int(counts[0]), int(counts[-1])
+    counts = design.level_lists()[1]
+    n_low, n_high = counts[0], counts[-1]
     if n_low < 3 or n_high < 3:
         return Skipped(
             "homoscedasticity",

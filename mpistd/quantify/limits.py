@@ -258,8 +258,9 @@ def sqrt_equation_roots(a: float, p: float, q: float, r: float) -> tuple[float, 
         if c1 != 0.0:
             candidates.append(-c0 / c1)
     else:
-        disc = c1 * c1 - 4.0 * c2 * c0
-        scale = c1 * c1 + abs(4.0 * c2 * c0)
+        four_ac = 4.0 * c2 * c0
+        disc = c1 * c1 - four_ac
+        scale = c1 * c1 + abs(four_ac)
         if disc < 0.0 and disc >= -1e-14 * scale:
             disc = 0.0  # a double root lost to rounding
         if disc >= 0.0:
@@ -278,6 +279,8 @@ def sqrt_equation_roots(a: float, p: float, q: float, r: float) -> tuple[float, 
         if x - a < -_ROOT_RTOL * size or inside < -_ROOT_RTOL * size * size:
             continue
         out.append(float(x))
+    if len(out) < 2:
+        return tuple(out)  # nothing to order or merge
     out.sort()
     # a double root may come out twice
     dedup: list[float] = []
