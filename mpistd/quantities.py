@@ -280,24 +280,16 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
             x = mass if x_is_mass else cells
             reps = pt.replicates
             # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
-            values: dict[str, list[float]] = {} if reps else {m: [] for m in _POINT_METRICS}
-            for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps))):
-                if None not in vals:  # validated floats or None
-                    values[metric] = list(map(float, vals))
-            pq = PointQuantities(
-                pointer=f"{cpointer}/points/{pi}",
-                sample_id=pt.sample_id,
-                x=float(x) if x is not None else None,
-                iron_mass_ug=float(mass) if mass is not None else None,
-                cell_count=float(cells) if cells is not None else None,
-                volume_uL=float(volume_uL) if volume_uL is not None else None,
-                concentration_ug_per_uL=conc,
-                concentration_source=source,
-                replicate_values=values,
-                n_replicates=len(reps),
-                holder_positions=tuple(map(_holder_position, reps)),
-            )
-            points.append(pq)
+            # (validated floats or None: a metric missing from a replicate is left out)
+            values: dict[str, list[float]] = (
+                {metric: list(map(float, vals)) for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps)))
+                 if None not in vals} if reps else {m: [] for m in _POINT_METRICS})
+            # positional, in the field order (pointer … holder_positions): once per point of every series
+            points.append(PointQuantities(
+                f"{cpointer}/points/{pi}", pt.sample_id, float(x) if x is not None else None,
+                float(mass) if mass is not None else None, float(cells) if cells is not None else None,
+                float(volume_uL) if volume_uL is not None else None, conc, source, None, None, {}, values,
+                len(reps), tuple(map(_holder_position, reps))))
         if m_particle:
             _spacing(points, m_particle, estimator)
         cq = CalibrationQuantities(index=ci, id=cal.id, pointer=cpointer, points=points)
@@ -326,13 +318,13 @@ def _spacing(points: list[PointQuantities], m_particle: float, estimator: str) -
     densities = spacing.number_density_per_nm3(concs, m_particle)
     if not isinstance(densities, tuple):
         return
-    per_estimator = {e: spacing.interparticle_distance_nm([n or 0.0 for n in densities], e) for e in spacing.ESTIMATORS}
+    per_estimator = list(spacing.interparticle_distances_nm([n or 0.0 for n in densities]).items())
     for i, (p, n) in enumerate(zip(points, densities)):
         if n is None:
             continue
         p.number_density_per_nm3 = n
-        p.distances_nm = {e: d[i] for e, d in per_estimator.items() if isinstance(d, tuple) and d[i] is not None}
-        p.interparticle_distance_nm = p.distances_nm.get(estimator)
+        p.distances_nm = distances = {e: d[i] for e, d in per_estimator if d[i] is not None}
+        p.interparticle_distance_nm = distances.get(estimator)
 
 
 def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
@@ -353,55 +345,65 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
         if m not in reported_keys:
             wanted.append((m, "replicates", "none", False, None, cq.pointer))
     data: list[tuple[list[float], list[float]]] = []
+    # the points that carry a metric, and so the x of its line, are mostly the same for every metric:
+    # the x list (and its array) is built once per (basis, those points) and shared by those lines
+    shared_x: dict[tuple[str, tuple[tuple[int, int], ...]], list[float]] = {}
+    points = cq.points
     for metric, basis, _weighting, _origin, _k, _pointer in wanted:
-        xs: list[float] = []
-        ys: list[float] = []
-        for p in cq.points:
-            vals = p.replicate_values.get(metric)
-            if p.x is None or not vals:
-                continue
+        used = [(i, p.x, vals) for i, p in enumerate(points)
+                if p.x is not None and (vals := p.replicate_values.get(metric))]
+        if basis == "level_means":
+            ys = [sum(vals) / len(vals) for _i, _x, vals in used]
+        else:
+            ys = [v for _i, _x, vals in used for v in vals]
+        key = (basis, tuple([(i, len(vals)) for i, _x, vals in used]))
+        xs = shared_x.get(key)
+        if xs is None:
             if basis == "level_means":
-                xs.append(p.x)
-                ys.append(sum(vals) / len(vals))
+                xs = [x for _i, x, _vals in used]
             else:
-                xs.extend([p.x] * len(vals))
-                ys.extend(vals)
+                xs = [x for _i, x, vals in used for _ in vals]
+            shared_x[key] = xs
         data.append((xs, ys))
     # one pass per line for the fit and all its diagnostics, the lines of the calibration at once
-    diagnosed = calc.fit_and_diagnose_each([(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), origin,
-                                             weighting) for (xs, ys), (_m, _b, weighting, origin, _k, _p)
-                                            in zip(data, wanted)])
+    x_arrays: dict[int, Any] = {}
+    for xs, _ys in data:
+        if id(xs) not in x_arrays:
+            x_arrays[id(xs)] = np.asarray(xs, dtype=float)
+    diagnosed = calc.fit_and_diagnose_each([(x_arrays[id(xs)], np.asarray(ys, dtype=float), origin, weighting)
+                                            for (xs, ys), (_m, _b, weighting, origin, _k, _p) in zip(data, wanted)])
+    x_tuples: dict[int, tuple[float, ...]] = {}
+    blank_for = getattr(cal, "blank_for", None)
+    t = options.tolerances
     for (metric, basis, weighting, origin, k, pointer), (xs, ys), d in zip(wanted, data, diagnosed):
-        blank = cal.blank_for(metric) if hasattr(cal, "blank_for") else None
+        blank = blank_for(metric) if blank_for is not None else None
         blank_variance = blank.variance() if blank is not None else None
-        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, xs, ys, d, options,
+        x_tuple = x_tuples.get(id(xs))
+        if x_tuple is None:
+            x_tuple = x_tuples[id(xs)] = tuple(xs)
+        cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, x_tuple, tuple(ys), d, t,
                                    blank_variance=blank_variance))
 
 
 def _series_fit(metric: str, basis: str, weighting: str, origin: bool, pointer: str, k: int | None,
-                xs: list[float], ys: list[float], d: Any, options: Options,
+                xs: tuple[float, ...], ys: tuple[float, ...], d: Any, t: Any,
                 blank_variance: float | None = None) -> SeriesFit:
     """The SeriesFit of one line and its diagnostics (``d``: quantify.calibration.Diagnosed), and
-    its limits."""
+    its limits (``t``: the options' tolerances)."""
     from mpistd.quantify import limits as lim
 
     fit = d.fit
-    sf = SeriesFit(metric=metric, basis=basis, weighting=weighting, through_origin=origin, pointer=pointer,
-                   reported_index=k, x=tuple(xs), y=tuple(ys), fit=fit)
-    if not sf.usable:  # no line: no diagnostics, no limits
-        return sf
-    t = options.tolerances
-    sf.lack_of_fit = d.lack_of_fit
-    sf.mandel = d.mandel
-    sf.homoscedasticity = d.homoscedasticity
-    sf.back_calculated = d.back_calculated
-    sf.limits = {
+    if not isinstance(fit, _line_fit()):  # no line: no diagnostics, no limits
+        return SeriesFit(metric, basis, weighting, origin, pointer, k, xs, ys, fit)
+    limits = {
         "din32645": lim.limits_din32645(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m, k=t.limit_k,
                                         blank_variance=blank_variance),
         "massart": lim.limits_massart(fit, alpha=t.limit_alpha, beta=t.limit_beta, m=t.limit_m),
         "ich_q2": lim.limits_ich_q2(fit),
     }
-    return sf
+    # positional, in the field order (metric … limits)
+    return SeriesFit(metric, basis, weighting, origin, pointer, k, xs, ys, fit, d.lack_of_fit, d.mandel,
+                     d.homoscedasticity, d.back_calculated, limits)
 
 
 def _spans_and_eq1(cal: Any, cq: CalibrationQuantities) -> None:

@@ -17,11 +17,17 @@ __all__ = ["t_quantile", "t_cdf", "t_two_sided_p", "f_quantile", "f_sf"]
 
 
 def _fdtrc() -> Callable[..., Any]:
-    """scipy.special.fdtrc, imported on first use and then held: f_sf is called for every
-    diagnostic of every fit, and an import statement costs more than the ufunc call itself."""
+    """The F survival function, imported on first use and then held: f_sf is called for every
+    diagnostic of every fit, and an import statement costs more than the call itself.
+
+    scipy.special.cython_special.fdtrc is the scalar entry point of the very C function that the
+    ``scipy.special.fdtrc`` ufunc's float64 loop calls (both are generated from one table: here
+    ``_ufuncs_cxx._export_f_sf_double``), so its values are the ufunc's, bit for bit
+    (tests/quantify/test_limits.py compares them), without the ufunc's conversion of three
+    scalars to arrays and back (about 0.8 µs of every call)."""
     global _FDTRC
     if _FDTRC is None:
-        from scipy.special import fdtrc
+        from scipy.special.cython_special import fdtrc
 
         _FDTRC = fdtrc
     return _FDTRC
@@ -62,4 +68,5 @@ def f_quantile(p: float, dfn: float, dfd: float) -> float:
 
 def f_sf(f: float, dfn: float, dfd: float) -> float:
     """Upper tail P(F > f) of Fisher's F distribution (the one-sided p-value)."""
-    return float((_FDTRC or _fdtrc())(dfn, dfd, f))
+    # float arguments: the double version of the fused function, as the ufunc's float64 loop
+    return float((_FDTRC or _fdtrc())(float(dfn), float(dfd), float(f)))

@@ -48,6 +48,7 @@ from typing import Any, Iterable, Sequence, cast
 import numpy as np
 
 from mpistd.quantify import _stats
+from mpistd.quantify._frozen import quick_init
 
 __all__ = [
     "WEIGHTINGS",
@@ -79,6 +80,7 @@ _ZERO_RTOL = 1e-12
 # --------------------------------------------------------------------------- results
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A statistic that cannot be computed for these data, and why (never NaN)."""
@@ -90,6 +92,7 @@ class Skipped:
         return {"statistic": self.statistic, "reason": self.reason}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Unusable:
     """No line can be fitted at all (e.g. fewer than 3 points, a single x level)."""
@@ -100,6 +103,7 @@ class Unusable:
         return {"reason": self.reason}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LineFit:
     """A fitted straight line y = intercept + slope·x and its statistics.
@@ -179,6 +183,7 @@ class LineFit:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LackOfFit:
     """Lack-of-fit F-test against pure error (Draper & Smith; Montgomery & Runger S11-1).
@@ -208,6 +213,7 @@ class LackOfFit:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Mandel:
     """Mandel's fitting test, quadratic vs linear (DIN 38402-51, ISO 8466-1; Mandel 1964).
@@ -229,6 +235,7 @@ class Mandel:
         return {"f": self.f, "df1": self.df1, "df2": self.df2, "p_value": self.p_value}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LevelBackCalc:
     """Back-calculated x of one calibration level from the mean of its signals.
@@ -252,6 +259,7 @@ class LevelBackCalc:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Homoscedasticity:
     """F-test of the variances at the lowest and highest level (DIN 38402-51, ISO 8466-1).
@@ -495,8 +503,7 @@ def _sample_variance(a: np.ndarray) -> float:
     (mean = Σa / n; Σ(a − mean)² / (n − 1), each Σ numpy's pairwise sum), without np.var's
     per-call overhead (it matters for the two end levels of every fit)."""
     n = a.size
-    mean = np.add.reduce(a, keepdims=True) / n
-    d = a - mean
+    d = a - np.add.reduce(a) / n  # the mean as a numpy scalar: keepdims=True costs more, same values
     return float(np.add.reduce(d * d) / (n - 1))
 
 
@@ -604,11 +611,11 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
     if not _finite(*values):
         return Unusable("numerical overflow: rescale x or y")
     x_min, x_max = design.x_range()
-    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again
-    return LineFit(float(slope), float(intercept), float(slope_se), float(intercept_se), float(r_squared),
-                   float(residual_sd), n, levels, x_min, x_max, float(x_mean), float(y_mean), float(q_x),
-                   float(s_x0), int(df), bool(through_origin), weighting, (float(ci[0]), float(ci[1])),
-                   float(weight_mean))
+    # positional, in the field order (slope … weight_mean): a keyword call costs half as much again.
+    # Every value is already a Python float (each sum is float()ed where it is taken; the rest is
+    # float arithmetic and math.sqrt) and df an int: no float()/int() of them is needed.
+    return LineFit(slope, intercept, slope_se, intercept_se, r_squared, residual_sd, n, levels, x_min, x_max,
+                   x_mean, y_mean, q_x, s_x0, df, bool(through_origin), weighting, ci, weight_mean)
 
 
 # --------------------------------------------------------------------------- linearity
@@ -758,11 +765,12 @@ def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackC
 def _back_calculated(s: _Series, fit: LineFit) -> tuple[LevelBackCalc, ...]:
     """back_calculated of a non-empty series and its usable line (np.errstate set by the caller)."""
     levels, counts = s.design.level_lists()
-    means = s.plain_level_means()
-    x_hat = (means - fit.intercept) / fit.slope
+    means = s.plain_level_means().tolist()
+    a, b = fit.intercept, fit.slope
     isfinite = math.isfinite
     out = []
-    for xl, ym, xh, c in zip(levels, means.tolist(), x_hat.tolist(), counts):
+    for xl, ym, c in zip(levels, means, counts):
+        xh = (ym - a) / b  # element-wise, so the same IEEE operations as (means − a)/b on the array
         rel = None if xl == 0.0 else (xh - xl) / xl
         if rel is not None and not isfinite(rel):
             rel = None
@@ -793,10 +801,10 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
     design = s.design
     if not s.finite():
         return Skipped("homoscedasticity", "no data or non-finite values")
-    levels, inverse, counts = design.groups
-    if levels.size < 2:
+    if design.n_levels < 2:
         return Skipped("homoscedasticity", "fewer than 2 levels")
-    n_low, n_high = int(counts[0]), int(counts[-1])
+    counts = design.level_lists()[1]
+    n_low, n_high = counts[0], counts[-1]
     if n_low < 3 or n_high < 3:
         return Skipped(
             "homoscedasticity",
@@ -833,6 +841,7 @@ def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(levels.tolist()), tuple(means.tolist())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnosed:
     """A line and its diagnostics, as :func:`fit_and_diagnose` returns them."""

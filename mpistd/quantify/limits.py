@@ -44,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mpistd.quantify import _stats
+from mpistd.quantify._frozen import quick_init
 from mpistd.quantify.calibration import LineFit, Skipped, Unusable
 
 __all__ = [
@@ -73,6 +74,7 @@ _ROOT_RTOL = 1e-9
 # --------------------------------------------------------------------------- results
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Limits in x units; ``None`` where the method defines no such limit or the fit does
@@ -119,6 +121,7 @@ class Limits:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fieller:
     """Fieller (inversion) interval: every x whose predicted signal is compatible with ȳ.
@@ -145,6 +148,7 @@ class Fieller:
         return {"kind": self.kind, "low": self.low, "high": self.high, "g": self.g}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Simultaneous:
     """Intervals for one of k unknowns read with the same calibration, adjusted so that all
@@ -171,6 +175,7 @@ class Simultaneous:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InversePrediction:
     """x̂ from m replicate signals with its standard error and (1 − alpha) intervals.
@@ -253,8 +258,9 @@ def sqrt_equation_roots(a: float, p: float, q: float, r: float) -> tuple[float, 
         if c1 != 0.0:
             candidates.append(-c0 / c1)
     else:
-        disc = c1 * c1 - 4.0 * c2 * c0
-        scale = c1 * c1 + abs(4.0 * c2 * c0)
+        four_ac = 4.0 * c2 * c0
+        disc = c1 * c1 - four_ac
+        scale = c1 * c1 + abs(four_ac)
         if disc < 0.0 and disc >= -1e-14 * scale:
             disc = 0.0  # a double root lost to rounding
         if disc >= 0.0:
@@ -273,6 +279,8 @@ def sqrt_equation_roots(a: float, p: float, q: float, r: float) -> tuple[float, 
         if x - a < -_ROOT_RTOL * size or inside < -_ROOT_RTOL * size * size:
             continue
         out.append(float(x))
+    if len(out) < 2:
+        return tuple(out)  # nothing to order or merge
     out.sort()
     # a double root may come out twice
     dedup: list[float] = []
@@ -394,8 +402,9 @@ def limits_din32645(
         x_bg, span = roots[0], (roots[0], roots[1])
     else:
         x_bg = roots[0]
-    values = [v for v in (x_ng, x_eg, x_bg, *(span or ()), g) if v is not None]
-    if not all(math.isfinite(v) for v in values):  # g too: Q_x near 0 makes it infinite
+    isfinite = math.isfinite  # each limit that exists, and g too: Q_x near 0 makes it infinite
+    if not (isfinite(g) and (x_ng is None or isfinite(x_ng)) and (x_eg is None or isfinite(x_eg))
+            and (x_bg is None or isfinite(x_bg)) and (span is None or (isfinite(span[0]) and isfinite(span[1])))):
         return Skipped(name, "numerical overflow")
     # method, decision, detection, quantification limit, quantification_range, g, alpha, beta, k, m,
     # variance_basis, notes: positional (limits of every fit; a keyword call costs more)
@@ -468,8 +477,9 @@ def limits_ich_q2(fit: LineFit | Unusable) -> Limits | Skipped:
         return Skipped(name, "no usable line")
     if fit.residual_sd == 0.0:
         return Skipped(name, "zero residual variance")
-    return Limits("ICH Q2(R2)", None, float(3.3 * fit.s_x0), float(10.0 * fit.s_x0),
-                  variance_basis="residual")
+    # method, decision, detection, quantification limit, range, g, alpha, beta, k, m, variance_basis, notes
+    return Limits("ICH Q2(R2)", None, float(3.3 * fit.s_x0), float(10.0 * fit.s_x0), None, None, None, None, None,
+                  None, "residual", ())
 
 
 # --------------------------------------------------------------------------- inverse prediction

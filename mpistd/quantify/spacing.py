@@ -41,6 +41,7 @@ __all__ = [
     "particle_iron_mass_fg_spherical",
     "number_density_per_nm3",
     "interparticle_distance_nm",
+    "interparticle_distances_nm",
     "eq1_deviation",
     "Eq1Split",
     "eq1_split",
@@ -62,6 +63,8 @@ _NM3_PER_UL = 1e18
 
 _WS_FACTOR = (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
 _NN_FACTOR = math.gamma(4.0 / 3.0) * _WS_FACTOR
+#: The factor of n^(-1/3) of every estimator (see interparticle_distance_nm).
+_FACTORS = {"wigner_seitz": _WS_FACTOR, "cubic": 1.0, "nearest_neighbour": _NN_FACTOR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,20 +169,36 @@ def interparticle_distance_nm(
     Scalar → float | Skipped; sequence/array → tuple with ``None`` where n <= 0 or not
     finite. Unknown estimator → ``ValueError``.
     """
-    if estimator == "wigner_seitz":
-        factor = _WS_FACTOR
-    elif estimator == "cubic":
-        factor = 1.0
-    elif estimator == "nearest_neighbour":
-        factor = _NN_FACTOR
-    else:
+    if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; expected one of {ESTIMATORS}")
+    factor = _FACTORS[estimator]
     return _vectorised(
         number_density_per_nm3,
         lambda n: factor * n ** (-1.0 / 3.0),
         "interparticle_distance",
         "number density must be > 0 and finite",
     )
+
+
+def interparticle_distances_nm(
+    number_density_per_nm3: Sequence[float] | np.ndarray,
+) -> dict[str, tuple[float | None, ...]]:
+    """:func:`interparticle_distance_nm` of a sequence for every estimator of ``ESTIMATORS``, in that
+    order: the same values (each is factor·n^(-1/3) with the same factor and power; the cubic
+    factor is 1.0 and 1.0·r is r), with n^(-1/3) raised once per entry instead of once per estimator."""
+    factors = [_FACTORS[e] for e in ESTIMATORS]
+    columns: tuple[list[float | None], ...] = ([], [], [])
+    isfinite = math.isfinite
+    for v in np.asarray(number_density_per_nm3, dtype=float).ravel().tolist():
+        if isfinite(v) and v > 0.0:
+            root = v ** (-1.0 / 3.0)
+            for factor, column in zip(factors, columns):
+                entry = factor * root
+                column.append(entry if isfinite(entry) and entry > 0.0 else None)
+        else:
+            for column in columns:
+                column.append(None)
+    return {e: tuple(column) for e, column in zip(ESTIMATORS, columns)}
 
 
 def eq1_deviation(

@@ -203,3 +203,19 @@ def test_stats_quantiles_against_tables():
     assert round(_stats.f_quantile(0.95, 7, 7), 2) == 3.79
     assert _stats.f_sf(3.0, 2, 2) == pytest.approx(0.25)  # P(F(2,2) > f) = 1/(1+f)
     assert _stats.t_cdf(0.0, 5) == pytest.approx(0.5)
+
+
+def test_f_sf_is_the_fdtrc_ufunc_bit_for_bit():
+    """_stats.f_sf calls scipy's scalar entry point of the F survival function (cython_special) in
+    place of the ufunc: both reach one C function, so every p-value is the same float. Should a
+    scipy release route them differently, this fails before any output changes."""
+    from scipy.special import fdtrc
+
+    rng = np.random.default_rng(43)
+    cases = [(1, 1, 0.0), (1, 3, 1e-300), (2, 5, 1e300), (1, 1, 5e-324), (150, 3, 0.5), (3, 150, 12.0)]
+    for _ in range(20_000):
+        dfn = int(rng.integers(1, 60)) if rng.random() < 0.9 else int(rng.integers(60, 5000))
+        dfd = int(rng.integers(1, 300)) if rng.random() < 0.9 else int(rng.integers(300, 50_000))
+        cases.append((dfn, dfd, float(10 ** rng.uniform(-8, 6))))
+    for dfn, dfd, f in cases:
+        assert _stats.f_sf(f, dfn, dfd) == float(fdtrc(dfn, dfd, f)), (dfn, dfd, f)

@@ -123,3 +123,22 @@ def test_eq1_degenerate():
     assert isinstance(eq1_deviation([2.0, 1.0], [1.0, float("nan")]), Skipped)
     with pytest.raises(ValueError):
         eq1_deviation([1.0, 2.0], [1.0])
+
+
+def test_every_estimator_at_once_is_each_estimator_alone_bit_for_bit():
+    """interparticle_distances_nm raises n^(-1/3) once per entry for all estimators (the pipeline's
+    call): each of its tuples must be interparticle_distance_nm's for that estimator, compared with
+    == (every float bit for bit, None where a distance cannot be computed)."""
+    from mpistd.quantify.spacing import ESTIMATORS, interparticle_distances_nm
+
+    rng = np.random.default_rng(23)
+    for _ in range(2000):
+        n = 10 ** rng.uniform(-320, 300, int(rng.integers(0, 12)))
+        values = n.tolist()
+        if values and rng.random() < 0.3:
+            values[int(rng.integers(len(values)))] = [0.0, -1e-12, float("nan"), float("inf"), 5e-324][
+                int(rng.integers(5))]
+        together = interparticle_distances_nm(values)
+        assert list(together) == list(ESTIMATORS)
+        for e in ESTIMATORS:
+            assert together[e] == interparticle_distance_nm(values, e)
