@@ -210,7 +210,6 @@ class QuantificationQuantities:
 
 
 @dataclass
-@dataclass
 class DatasetQuantities:
     estimator: str
     calibrations: list[CalibrationQuantities]
