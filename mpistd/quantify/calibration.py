@@ -592,8 +592,8 @@ def _fit_line(d: _Design, ya: np.ndarray, finite: bool, through_origin: bool,
     ci = (slope - t975 * slope_se, slope + t975 * slope_se)
     s_x0 = residual_sd / abs(slope)
 
-    if not _finite(slope, intercept, slope_se, intercept_se, r_squared, residual_sd,
-                   x_mean, y_mean, q_x, s_x0, ci[0], ci[1]):
+    # slope, intercept and q_x are known finite here (tested above)
+    if not _finite(slope_se, intercept_se, r_squared, residual_sd, x_mean, y_mean, s_x0, ci[0], ci[1]):
         return Unusable("numerical overflow: rescale x or y"), scale
     x_min, x_max = d.x_range
     # positional, in the field order (slope … weight_mean): a keyword call costs half as much again.
