@@ -658,8 +658,8 @@ def _lack_of_fit(d: _Design, ya: np.ndarray, fit: LineFit, plain: np.ndarray | N
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     if not _finite(f, ss_lof, ss_pe):
         return Skipped("lack_of_fit", "numerical overflow")
-    # f, df_lof, df_pe, ss_lof, ss_pe, p_value
-    return LackOfFit(float(f), int(df_lof), int(df_pe), ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
+    # f, df_lof, df_pe, ss_lof, ss_pe, p_value: f is a Python float (float arithmetic of floats), the df ints
+    return LackOfFit(f, df_lof, df_pe, ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
 
 
 def mandel(x: Any, y: Any) -> Mandel | Skipped:
@@ -710,7 +710,7 @@ def _mandel(d: _Design, ya: np.ndarray, finite: bool, y_sum: Any) -> Mandel | Sk
     f = ds2 / (ss_quad / df2)
     if not math.isfinite(f):
         return Skipped("mandel", "numerical overflow")
-    return Mandel(float(f), 1, int(df2), _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value
+    return Mandel(f, 1, df2, _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value (a Python float and ints)
 
 
 def _mandel_design(xa: np.ndarray) -> tuple[Any, ...] | Skipped:
@@ -815,8 +815,8 @@ def _homoscedasticity(d: _Design, ya: np.ndarray, finite: bool) -> Homoscedastic
     if not math.isfinite(f):
         return Skipped("homoscedasticity", "numerical overflow")
     p = min(1.0, 2.0 * _stats.f_sf(f, df1, df2))
-    # f, df1, df2, p_value, var_low, var_high
-    return Homoscedasticity(float(f), int(df1), int(df2), float(p), var_low, var_high)
+    # f, df1, df2, p_value, var_low, var_high: Python floats (the variances are, f_sf returns one) and ints
+    return Homoscedasticity(f, df1, df2, p, var_low, var_high)
 
 
 def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
