@@ -340,66 +340,41 @@ class _Design:
     The fits of one calibration share their x (one per metric, on the same basis), and each
     fit's diagnostics group the same x again; every value here is the very expression the
     functions below would otherwise evaluate each time, so results are bit-for-bit the same.
+    The cheap parts are plain attributes (read by every line); the weightings and Mandel's x
+    part are computed on first use.
     """
 
-    __slots__ = ("xa", "finite", "groups", "n_levels", "_weights", "_wls", "_mandel", "_ends", "_range", "_lists")
+    __slots__ = ("xa", "n", "finite", "groups", "n_levels", "levels", "counts", "x_range", "ends",
+                 "_weighted", "_mandel")
 
     def __init__(self, xa: np.ndarray) -> None:
         self.xa = xa
+        self.n = int(xa.size)
         self.finite = bool(np.all(np.isfinite(xa)))
         levels, inverse, counts = np.unique(xa, return_inverse=True, return_counts=True)  # empty x: empty arrays
         for arr in (levels, inverse, counts):
             arr.flags.writeable = False
-        self.groups: tuple[np.ndarray, np.ndarray, np.ndarray] = (levels, inverse.ravel(), counts)
+        inverse = inverse.ravel()
+        self.groups: tuple[np.ndarray, np.ndarray, np.ndarray] = (levels, inverse, counts)
         self.n_levels = int(levels.size)
-        self._weights: dict[str, Any] = {}
-        self._wls: dict[str, tuple[float, float, np.ndarray, float, np.ndarray]] = {}
+        #: the distinct levels (ascending) and their counts as Python floats and ints
+        self.levels: tuple[float, ...] = tuple(levels.tolist())
+        self.counts: tuple[int, ...] = tuple(int(c) for c in counts.tolist())
+        #: the calibrated range (x_min, x_max); empty x has none (no line is fitted to it)
+        self.x_range: tuple[float, float] = (float(xa.min()), float(xa.max())) if xa.size else (math.nan, math.nan)
+        #: the lowest and the highest level's points, in data order: a slice where they are
+        #: contiguous (as replicates are listed), else their indices; ya[end] has the same values
+        #: in the same order either way
+        self.ends: tuple[slice | np.ndarray, slice | np.ndarray] = (_end(inverse, 0), _end(inverse, levels.size - 1))
+        self._weighted: dict[str, _Weighted | Unusable] = {}
         self._mandel: tuple[Any, ...] | Skipped | None = None
-        self._ends: tuple[np.ndarray, np.ndarray] | None = None
-        self._range: tuple[float, float] | None = None
-        self._lists: tuple[tuple[float, ...], tuple[int, ...]] | None = None
 
-    def level_lists(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
-        """The distinct levels (ascending) and their counts as Python floats and ints."""
-        if self._lists is None:
-            levels, _inverse, counts = self.groups
-            self._lists = (tuple(levels.tolist()), tuple(int(c) for c in counts.tolist()))
-        return self._lists
-
-    def weights_and_mean(self, weighting: str) -> tuple[np.ndarray, float] | Unusable:
-        """The mean-1 weights and the raw weights' mean (see _weights_and_mean), once per weighting."""
-        got = self._weights.get(weighting)
+    def weighted(self, weighting: str) -> _Weighted | Unusable:
+        """The sums of x under a weighting (see _weighted), once per weighting."""
+        got = self._weighted.get(weighting)
         if got is None:
-            got = _weights_and_mean(self.xa, weighting)
-            if not isinstance(got, Unusable):
-                got[0].flags.writeable = False
-            self._weights[weighting] = got
-        return cast("tuple[np.ndarray, float] | Unusable", got)
-
-    def weights(self, weighting: str) -> np.ndarray | Unusable:
-        got = self.weights_and_mean(weighting)
-        return got if isinstance(got, Unusable) else got[0]
-
-    def wls(self, weighting: str, w: np.ndarray) -> tuple[float, float, np.ndarray, float, np.ndarray]:
-        """(Σw, weighted x̄, x − x̄, Q_x, per-level Σw) of fit_line and lack_of_fit."""
-        got = self._wls.get(weighting)
-        if got is None:
-            xa = self.xa
-            with np.errstate(all="ignore"):
-                sw = float(w.sum())
-                x_mean = float(w @ xa) / sw
-                dx = xa - x_mean
-                q_x = float(w @ (dx * dx))
-            dx.flags.writeable = False
-            w_level = np.bincount(self.groups[1], weights=w, minlength=self.n_levels)
-            w_level.flags.writeable = False
-            got = self._wls[weighting] = (sw, x_mean, dx, q_x, w_level)
+            got = self._weighted[weighting] = _weighted(self, weighting)
         return got
-
-    def x_range(self) -> tuple[float, float]:
-        if self._range is None:
-            self._range = (float(self.xa.min()), float(self.xa.max()))
-        return self._range
 
     def mandel(self) -> tuple[Any, ...] | Skipped:
         """Mandel's x part: (z, z·z, u, u·u), or why the x levels cannot carry a quadratic."""
@@ -407,12 +382,35 @@ class _Design:
             self._mandel = _mandel_design(self.xa)
         return self._mandel
 
-    def ends(self) -> tuple[np.ndarray, np.ndarray]:
-        """Indices of the lowest and the highest level's points, in data order."""
-        if self._ends is None:
-            levels, inverse, _counts = self.groups
-            self._ends = (np.flatnonzero(inverse == 0), np.flatnonzero(inverse == levels.size - 1))
-        return self._ends
+
+def _end(inverse: np.ndarray, level: int) -> slice | np.ndarray:
+    at = np.flatnonzero(inverse == level)
+    if at.size and int(at[-1]) - int(at[0]) == at.size - 1:
+        return slice(int(at[0]), int(at[-1]) + 1)  # a view: no copy of the points
+    return at
+
+
+#: (w, weight_mean, Σw, weighted x̄, x − x̄, Q_x, per-level Σw) of a design under one weighting:
+#: the mean-1 weights and the raw weights' mean (see _weights_and_mean) and the sums of fit_line
+#: and lack_of_fit that depend on x alone.
+_Weighted = tuple[np.ndarray, float, float, float, np.ndarray, float, np.ndarray]
+
+
+def _weighted(d: _Design, weighting: str) -> _Weighted | Unusable:
+    got = _weights_and_mean(d.xa, weighting)
+    if isinstance(got, Unusable):
+        return got
+    w, weight_mean = got
+    xa = d.xa
+    with np.errstate(all="ignore"):
+        sw = float(w.sum())
+        x_mean = float(w @ xa) / sw
+        dx = xa - x_mean
+        q_x = float(w @ (dx * dx))
+    w_level = np.bincount(d.groups[1], weights=w, minlength=d.n_levels)
+    for arr in (w, dx, w_level):
+        arr.flags.writeable = False
+    return w, weight_mean, sw, x_mean, dx, q_x, w_level
 
 
 def _design(xa: np.ndarray) -> _Design:
@@ -436,61 +434,47 @@ _DESIGN_VALUES = 0
 _MAX_DESIGN_VALUES = 200_000  # x values held (each design keeps a few arrays of its size)
 
 
-class _Series:
-    """One series' y with its x design, and what its fit and diagnostics share about y.
+# What the fit and the diagnostics of one series share about y. Each helper is the one expression
+# of its quantity: the public functions and fit_and_diagnose call the same helpers (the latter
+# once per series, passing the value on), so the results are bit-for-bit those of separate calls.
+# Nothing about y is remembered after a call.
 
-    fit_line, lack_of_fit, mandel, homoscedasticity and back_calculated of the same data each
-    check y for finite values, and two of them evaluate Σwᵢyᵢ² or the level means of y; here
-    each is the very expression those functions evaluate, computed once, so the results are
-    bit-for-bit those of the separate calls. Lives as long as one call of
-    :func:`fit_and_diagnose` (or of one public function): nothing about y is remembered after.
-    """
 
-    __slots__ = ("design", "ya", "_y_finite", "_wyy", "_means")
+def _y_sum(ya: np.ndarray) -> Any:
+    """Σy, numpy's pairwise sum (a numpy float64): Mandel's mean of y, and the finite test."""
+    return np.add.reduce(ya)
 
-    def __init__(self, xa: np.ndarray, ya: np.ndarray) -> None:
-        self.design = _design(xa)
-        self.ya = ya
-        self._y_finite: bool | None = None
-        self._wyy: dict[str, float] = {}
-        self._means: dict[str, np.ndarray] = {}
 
-    def finite(self) -> bool:
-        """Every x and every y finite."""
-        if not self.design.finite:
-            return False
-        if self._y_finite is None:
-            self._y_finite = bool(np.isfinite(self.ya).all())
-        return self._y_finite
+def _series_finite(d: _Design, ya: np.ndarray, y_sum: Any) -> bool:
+    """Every x and every y finite. A sum of floats is finite only if every term is (an inf or a NaN
+    term makes it inf or NaN), so a finite Σy answers without looking at each y; a non-finite Σy may
+    also be an overflow of finite values, and then each y is looked at."""
+    if not d.finite:
+        return False
+    return math.isfinite(y_sum) or bool(np.isfinite(ya).all())
 
-    def wyy(self, weighting: str, w: np.ndarray) -> float:
-        """Σwᵢyᵢ² with the fit's weights ``w`` (those of ``weighting``)."""
-        got = self._wyy.get(weighting)
-        if got is None:
-            ya = self.ya
-            got = self._wyy[weighting] = float(w.dot(ya * ya))
-        return got
 
-    def plain_level_means(self) -> np.ndarray:
-        """The plain mean of y at each level, levels ascending (Σ_level y / count)."""
-        got = self._means.get("")
-        if got is None:
-            levels, inverse, counts = self.design.groups
-            got = self._means[""] = np.bincount(inverse, weights=self.ya, minlength=levels.size) / counts
-        return got
+def _wyy(w: np.ndarray, ya: np.ndarray) -> float:
+    """Σwᵢyᵢ² with the fit's weights: the scale of the zero tests of fit_line and lack_of_fit."""
+    return float(w.dot(ya * ya))
 
-    def level_means(self, weighting: str, w: np.ndarray) -> np.ndarray:
-        """The weighted mean of y at each level (Σ_level wy / Σ_level w) with the fit's weights."""
-        got = self._means.get(weighting)
-        if got is None:
-            if weighting == "none":
-                # w is all 1.0: w·y is y and Σ_level w the count, exactly, so this is the plain mean
-                got = self.plain_level_means()
-            else:
-                d = self.design
-                got = np.bincount(d.groups[1], weights=w * self.ya, minlength=d.n_levels) / d.wls(weighting, w)[4]
-            self._means[weighting] = got
-        return got
+
+def _plain_level_means(d: _Design, ya: np.ndarray) -> np.ndarray:
+    """The plain mean of y at each level, levels ascending (Σ_level y / count)."""
+    levels, inverse, counts = d.groups
+    means: np.ndarray = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
+    return means
+
+
+def _weighted_level_means(d: _Design, wd: _Weighted, ya: np.ndarray, weighting: str,
+                          plain: np.ndarray | None) -> np.ndarray:
+    """The weighted mean of y at each level (Σ_level wy / Σ_level w) with the fit's weights;
+    ``plain`` (the plain means, or None to compute them) serves the unweighted case."""
+    if weighting == "none":
+        # w is all 1.0: w·y is y and Σ_level w the count, exactly, so this is the plain mean
+        return _plain_level_means(d, ya) if plain is None else plain
+    means: np.ndarray = np.bincount(d.groups[1], weights=wd[0] * ya, minlength=d.n_levels) / wd[6]
+    return means
 
 
 def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -504,7 +488,8 @@ def _sample_variance(a: np.ndarray) -> float:
     per-call overhead (it matters for the two end levels of every fit)."""
     n = a.size
     d = a - np.add.reduce(a) / n  # the mean as a numpy scalar: keepdims=True costs more, same values
-    return float(np.add.reduce(d * d) / (n - 1))
+    d *= d  # squared in place: the same products as d * d, into the array d no longer needs
+    return float(np.add.reduce(d)) / (n - 1)  # a Python float division: the same IEEE division
 
 
 def _check_data_of_fit(xa: np.ndarray, fit: LineFit) -> None:
@@ -537,37 +522,38 @@ def fit_line(
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
     xa, ya = _as_pair(x, y)
+    d = _design(xa)
     with np.errstate(all="ignore"):
-        return _fit_line(_Series(xa, ya), through_origin, weighting)
+        return _fit_line(d, ya, _series_finite(d, ya, _y_sum(ya)), through_origin, weighting)[0]
 
 
-def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unusable:
-    """fit_line of a series (the caller has checked the weighting and set np.errstate)."""
-    xa, ya = s.design.xa, s.ya
-    n = int(xa.size)
+def _fit_line(d: _Design, ya: np.ndarray, finite: bool, through_origin: bool,
+              weighting: str) -> tuple[LineFit | Unusable, float]:
+    """fit_line of a series (``finite``: _series_finite of it) and the Σwᵢyᵢ² it took (0.0 when it
+    stopped before); the caller has checked the weighting and set np.errstate."""
+    n = d.n
     if n < 3:
-        return Unusable(f"{n} point(s): a line needs at least 3")
-    design = s.design
-    if not s.finite():
-        return Unusable("non-finite x or y values")
-    levels = design.n_levels
+        return Unusable(f"{n} point(s): a line needs at least 3"), 0.0
+    if not finite:
+        return Unusable("non-finite x or y values"), 0.0
+    levels = d.n_levels
     if levels < 2:
-        return Unusable("a single x level: a line needs at least 2 distinct levels")
-    weights = design.weights_and_mean(weighting)
-    if isinstance(weights, Unusable):
-        return weights
-    w, weight_mean = weights
+        return Unusable("a single x level: a line needs at least 2 distinct levels"), 0.0
+    wd = d.weighted(weighting)
+    if isinstance(wd, Unusable):
+        return wd, 0.0
+    w, weight_mean, sw, x_mean, dx, q_x, _w_level = wd
+    xa = d.xa
 
-    sw, x_mean, dx, q_x, _w_level = design.wls(weighting, w)
     y_mean = float(w.dot(ya)) / sw
     dy = ya - y_mean
-    scale = s.wyy(weighting, w)
+    scale = _wyy(w, ya)
     if not (q_x > 0.0) or not math.isfinite(q_x):
-        return Unusable("the x levels cannot be told apart numerically (Q_x = 0)")
+        return Unusable("the x levels cannot be told apart numerically (Q_x = 0)"), scale
     if through_origin:
         sxx0 = float(w.dot(xa * xa))
         if not (sxx0 > 0.0 and math.isfinite(sxx0)):
-            return Unusable("the x values cannot be told apart from 0 numerically")
+            return Unusable("the x values cannot be told apart from 0 numerically"), scale
         slope = float(w.dot(xa * ya)) / sxx0
         intercept = 0.0
         resid = ya - slope * xa
@@ -583,9 +569,9 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
     ss_res = float(w.dot(resid * resid))
 
     if not _finite(slope, intercept, ss_res, ss_tot, scale):
-        return Unusable("numerical overflow: rescale x or y")
+        return Unusable("numerical overflow: rescale x or y"), scale
     if slope == 0.0:
-        return Unusable("zero slope: the signal does not change with x")
+        return Unusable("zero slope: the signal does not change with x"), scale
     if _is_zero_ss(ss_res, scale):
         ss_res = 0.0
 
@@ -606,16 +592,15 @@ def _fit_line(s: _Series, through_origin: bool, weighting: str) -> LineFit | Unu
     ci = (slope - t975 * slope_se, slope + t975 * slope_se)
     s_x0 = residual_sd / abs(slope)
 
-    values = (slope, intercept, slope_se, intercept_se, r_squared, residual_sd,
-              x_mean, y_mean, q_x, s_x0, ci[0], ci[1])
-    if not _finite(*values):
-        return Unusable("numerical overflow: rescale x or y")
-    x_min, x_max = design.x_range()
+    # slope, intercept and q_x are known finite here (tested above)
+    if not _finite(slope_se, intercept_se, r_squared, residual_sd, x_mean, y_mean, s_x0, ci[0], ci[1]):
+        return Unusable("numerical overflow: rescale x or y"), scale
+    x_min, x_max = d.x_range
     # positional, in the field order (slope … weight_mean): a keyword call costs half as much again.
     # Every value is already a Python float (each sum is float()ed where it is taken; the rest is
     # float arithmetic and math.sqrt) and df an int: no float()/int() of them is needed.
     return LineFit(slope, intercept, slope_se, intercept_se, r_squared, residual_sd, n, levels, x_min, x_max,
-                   x_mean, y_mean, q_x, s_x0, df, bool(through_origin), weighting, ci, weight_mean)
+                   x_mean, y_mean, q_x, s_x0, df, bool(through_origin), weighting, ci, weight_mean), scale
 
 
 # --------------------------------------------------------------------------- linearity
@@ -641,16 +626,17 @@ def lack_of_fit(x: Any, y: Any, fit: LineFit | Unusable) -> LackOfFit | Skipped:
     xa, ya = _as_pair(x, y)
     _check_data_of_fit(xa, fit)
     with np.errstate(all="ignore"):
-        return _lack_of_fit(_Series(xa, ya), fit)
+        return _lack_of_fit(_design(xa), ya, fit, None, None)
 
 
-def _lack_of_fit(s: _Series, fit: LineFit) -> LackOfFit | Skipped:
-    """lack_of_fit of a series and its usable line (np.errstate set by the caller)."""
-    xa, ya = s.design.xa, s.ya
-    design = s.design
-    levels, inverse, _counts = design.groups
-    k = int(levels.size)
-    n = int(xa.size)
+def _lack_of_fit(d: _Design, ya: np.ndarray, fit: LineFit, plain: np.ndarray | None,
+                 wyy: float | None) -> LackOfFit | Skipped:
+    """lack_of_fit of a series and its usable line (np.errstate set by the caller). ``plain`` (the
+    plain level means) and ``wyy`` (Σwᵢyᵢ² with the fit's weights) are the values the caller has
+    already computed with the same helpers, or None to compute them here."""
+    levels, inverse, _counts = d.groups
+    k = d.n_levels
+    n = d.n
     p = 1 if fit.through_origin else 2
     df_pe = n - k
     df_lof = k - p
@@ -658,21 +644,22 @@ def _lack_of_fit(s: _Series, fit: LineFit) -> LackOfFit | Skipped:
         return Skipped("lack_of_fit", "no replicates at any level: pure error cannot be estimated")
     if df_lof <= 0:
         return Skipped("lack_of_fit", f"{k} levels leave no degrees of freedom for lack of fit")
-    w = design.weights(fit.weighting)
-    if isinstance(w, Unusable):  # pragma: no cover - the fit would have been unusable
-        return Skipped("lack_of_fit", w.reason)
-    mean_level = s.level_means(fit.weighting, w)
+    wd = d.weighted(fit.weighting)
+    if isinstance(wd, Unusable):  # pragma: no cover - the fit would have been unusable
+        return Skipped("lack_of_fit", wd.reason)
+    w = wd[0]
+    mean_level = _weighted_level_means(d, wd, ya, fit.weighting, plain)
     pe = ya - mean_level[inverse]
     ss_pe = float(w.dot(pe * pe))
-    if _is_zero_ss(ss_pe, s.wyy(fit.weighting, w)):
+    if _is_zero_ss(ss_pe, _wyy(w, ya) if wyy is None else wyy):
         return Skipped("lack_of_fit", "zero pure error: the replicates are identical")
     lof = mean_level - (fit.intercept + fit.slope * levels)
-    ss_lof = float(design.wls(fit.weighting, w)[4].dot(lof * lof))
+    ss_lof = float(wd[6].dot(lof * lof))
     f = (ss_lof / df_lof) / (ss_pe / df_pe)
     if not _finite(f, ss_lof, ss_pe):
         return Skipped("lack_of_fit", "numerical overflow")
-    # f, df_lof, df_pe, ss_lof, ss_pe, p_value
-    return LackOfFit(float(f), int(df_lof), int(df_pe), ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
+    # f, df_lof, df_pe, ss_lof, ss_pe, p_value: f is a Python float (float arithmetic of floats), the df ints
+    return LackOfFit(f, df_lof, df_pe, ss_lof, ss_pe, _stats.f_sf(f, df_lof, df_pe))
 
 
 def mandel(x: Any, y: Any) -> Mandel | Skipped:
@@ -689,26 +676,27 @@ def mandel(x: Any, y: Any) -> Mandel | Skipped:
     Skipped when n < 4, fewer than 3 distinct levels, or s²_quad is zero.
     """
     xa, ya = _as_pair(x, y)
+    d = _design(xa)
     with np.errstate(all="ignore"):
-        return _mandel(_Series(xa, ya))
+        y_sum = _y_sum(ya)
+        return _mandel(d, ya, _series_finite(d, ya, y_sum), y_sum)
 
 
-def _mandel(s: _Series) -> Mandel | Skipped:
-    """mandel of a series (np.errstate set by the caller)."""
-    xa, ya = s.design.xa, s.ya
-    n = int(xa.size)
+def _mandel(d: _Design, ya: np.ndarray, finite: bool, y_sum: Any) -> Mandel | Skipped:
+    """mandel of a series (``finite``, ``y_sum``: _series_finite and _y_sum of it; np.errstate set
+    by the caller)."""
+    n = d.n
     if n < 4:
         return Skipped("mandel", f"{n} points: Mandel's test needs at least 4")
-    design = s.design
-    if not s.finite():
+    if not finite:
         return Skipped("mandel", "non-finite x or y values")
-    if design.n_levels < 3:
+    if d.n_levels < 3:
         return Skipped("mandel", "fewer than 3 distinct levels: no quadratic can be fitted")
-    x_part = design.mandel()
+    x_part = d.mandel()
     if isinstance(x_part, Skipped):
         return x_part
     z, szz, u, uu = x_part
-    yc = ya - np.add.reduce(ya) / n  # ya.mean(): the same sum and division, without its overhead
+    yc = ya - y_sum / n  # ya.mean(): the same sum and division, without its overhead
     r_lin = yc - z * (float(z.dot(yc)) / szz)
     ur = float(u.dot(r_lin))
     r_quad = r_lin - (ur / uu) * u
@@ -722,7 +710,7 @@ def _mandel(s: _Series) -> Mandel | Skipped:
     f = ds2 / (ss_quad / df2)
     if not math.isfinite(f):
         return Skipped("mandel", "numerical overflow")
-    return Mandel(float(f), 1, int(df2), _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value
+    return Mandel(f, 1, df2, _stats.f_sf(f, 1, df2))  # f, df1, df2, p_value (a Python float and ints)
 
 
 def _mandel_design(xa: np.ndarray) -> tuple[Any, ...] | Skipped:
@@ -758,18 +746,18 @@ def back_calculated(x: Any, y: Any, fit: LineFit | Unusable) -> tuple[LevelBackC
     xa, ya = _as_pair(x, y)
     if xa.size == 0:
         return ()
+    d = _design(xa)
     with np.errstate(all="ignore"):
-        return _back_calculated(_Series(xa, ya), fit)
+        return _back_calculated(d, _plain_level_means(d, ya), fit)
 
 
-def _back_calculated(s: _Series, fit: LineFit) -> tuple[LevelBackCalc, ...]:
-    """back_calculated of a non-empty series and its usable line (np.errstate set by the caller)."""
-    levels, counts = s.design.level_lists()
-    means = s.plain_level_means().tolist()
+def _back_calculated(d: _Design, plain: np.ndarray, fit: LineFit) -> tuple[LevelBackCalc, ...]:
+    """back_calculated of a non-empty series from its plain level means, and its usable line
+    (np.errstate set by the caller)."""
     a, b = fit.intercept, fit.slope
     isfinite = math.isfinite
     out = []
-    for xl, ym, c in zip(levels, means, counts):
+    for xl, ym, c in zip(d.levels, plain.tolist(), d.counts):
         xh = (ym - a) / b  # element-wise, so the same IEEE operations as (means − a)/b on the array
         rel = None if xl == 0.0 else (xh - xl) / xl
         if rel is not None and not isfinite(rel):
@@ -791,19 +779,19 @@ def homoscedasticity(x: Any, y: Any) -> Homoscedasticity | Skipped:
     xa, ya = _as_pair(x, y)
     if xa.size == 0:
         return Skipped("homoscedasticity", "no data or non-finite values")
+    d = _design(xa)
     with np.errstate(all="ignore"):
-        return _homoscedasticity(_Series(xa, ya))
+        return _homoscedasticity(d, ya, _series_finite(d, ya, _y_sum(ya)))
 
 
-def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
-    """homoscedasticity of a non-empty series (np.errstate set by the caller)."""
-    ya = s.ya
-    design = s.design
-    if not s.finite():
+def _homoscedasticity(d: _Design, ya: np.ndarray, finite: bool) -> Homoscedasticity | Skipped:
+    """homoscedasticity of a non-empty series (``finite``: _series_finite of it; np.errstate set by
+    the caller)."""
+    if not finite:
         return Skipped("homoscedasticity", "no data or non-finite values")
-    if design.n_levels < 2:
+    if d.n_levels < 2:
         return Skipped("homoscedasticity", "fewer than 2 levels")
-    counts = design.level_lists()[1]
+    counts = d.counts
     n_low, n_high = counts[0], counts[-1]
     if n_low < 3 or n_high < 3:
         return Skipped(
@@ -811,14 +799,15 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
             f"needs at least 3 replicates at the lowest and highest level "
             f"(has {n_low} and {n_high})",
         )
-    low, high = design.ends()
+    low, high = d.ends
     y_low = ya[low]
     y_high = ya[high]
     var_low = _sample_variance(y_low)
+    if _is_zero_ss(var_low * (n_low - 1), float(y_low.dot(y_low))):
+        return Skipped("homoscedasticity", "zero variance at the lowest level")
     var_high = _sample_variance(y_high)
-    for v, yy, name in ((var_low, y_low, "lowest"), (var_high, y_high, "highest")):
-        if _is_zero_ss(v * (yy.size - 1), float(yy.dot(yy))):
-            return Skipped("homoscedasticity", f"zero variance at the {name} level")
+    if _is_zero_ss(var_high * (n_high - 1), float(y_high.dot(y_high))):
+        return Skipped("homoscedasticity", "zero variance at the highest level")
     if var_high >= var_low:
         f, df1, df2 = var_high / var_low, n_high - 1, n_low - 1
     else:
@@ -826,8 +815,8 @@ def _homoscedasticity(s: _Series) -> Homoscedasticity | Skipped:
     if not math.isfinite(f):
         return Skipped("homoscedasticity", "numerical overflow")
     p = min(1.0, 2.0 * _stats.f_sf(f, df1, df2))
-    # f, df1, df2, p_value, var_low, var_high
-    return Homoscedasticity(float(f), int(df1), int(df2), float(p), var_low, var_high)
+    # f, df1, df2, p_value, var_low, var_high: Python floats (the variances are, f_sf returns one) and ints
+    return Homoscedasticity(f, df1, df2, p, var_low, var_high)
 
 
 def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -836,9 +825,8 @@ def level_means(x: Any, y: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
     xa, ya = _as_pair(x, y)
     if xa.size == 0:
         return (), ()
-    levels, inverse, counts = _groups(xa)
-    means = np.bincount(inverse, weights=ya, minlength=levels.size) / counts
-    return tuple(levels.tolist()), tuple(means.tolist())
+    d = _design(xa)
+    return d.levels, tuple(_plain_level_means(d, ya).tolist())
 
 
 @quick_init
@@ -881,11 +869,15 @@ def fit_and_diagnose_each(
             if weighting not in WEIGHTINGS:
                 raise ValueError(f"unknown weighting {weighting!r}; expected one of {WEIGHTINGS}")
             xa, ya = _as_pair(x, y)
-            s = _Series(xa, ya)
-            fit = _fit_line(s, through_origin, weighting)
+            d = _design(xa)
+            # what the five share about y, each by the helper the public functions call
+            y_sum = _y_sum(ya)
+            finite = _series_finite(d, ya, y_sum)
+            fit, wyy = _fit_line(d, ya, finite, through_origin, weighting)
             if not isinstance(fit, LineFit):
                 out.append(Diagnosed(fit, None, None, None, ()))
-            else:
-                out.append(Diagnosed(fit, _lack_of_fit(s, fit), _mandel(s), _homoscedasticity(s),
-                                     _back_calculated(s, fit)))
+                continue
+            plain = _plain_level_means(d, ya)
+            out.append(Diagnosed(fit, _lack_of_fit(d, ya, fit, plain, wyy), _mandel(d, ya, finite, y_sum),
+                                 _homoscedasticity(d, ya, finite), _back_calculated(d, plain, fit)))
     return out

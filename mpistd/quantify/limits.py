@@ -271,11 +271,12 @@ def sqrt_equation_roots(a: float, p: float, q: float, r: float) -> tuple[float, 
             else:
                 candidates.append(0.0)
     out: list[float] = []
+    abs_a, sqrt_p = abs(a), math.sqrt(abs(p))  # the same for every candidate
     for x in candidates:
         if not math.isfinite(x) or x < 0.0:
             continue
         inside = p + q * x + r * x * x
-        size = max(abs(x), abs(a), math.sqrt(abs(p)), 1e-300)
+        size = max(abs(x), abs_a, sqrt_p, 1e-300)
         if x - a < -_ROOT_RTOL * size or inside < -_ROOT_RTOL * size * size:
             continue
         out.append(float(x))

@@ -170,12 +170,12 @@ def test_level_means_of_unweighted_and_weighted_fits():
     1/2 before scaling) the mean of 4 and 6 is 5 whatever the scale."""
     x = np.array([1.0, 1.0, 2.0, 2.0, 4.0])
     y = np.array([1.0, 3.0, 4.0, 6.0, 9.0])
-    s = calc._Series(x, y)
-    plain = s.plain_level_means()
+    d = calc._design(x)
+    plain = calc._plain_level_means(d, y)
     assert plain.tolist() == [2.0, 5.0, 9.0]
-    assert s.level_means("none", np.ones(5)) is plain
-    w = calc._weights(x, "1/x")
-    weighted = calc._Series(x, y).level_means("1/x", w)
+    assert calc._weighted_level_means(d, d.weighted("none"), y, "none", plain) is plain
+    assert calc._weighted_level_means(d, d.weighted("none"), y, "none", None).tolist() == [2.0, 5.0, 9.0]
+    weighted = calc._weighted_level_means(d, d.weighted("1/x"), y, "1/x", None)
     assert weighted.tolist() == pytest.approx([2.0, 5.0, 9.0], rel=1e-15)
 
 
@@ -190,3 +190,21 @@ def test_ndarray_dot_is_the_kernel_of_the_matmul_operator_bit_for_bit():
         b = np.ones(n) if rng.random() < 0.4 else rng.normal(0, 10 ** rng.uniform(-6, 6), n)
         assert float(a.dot(b)) == float(a @ b)
         assert float(b.dot(a * a)) == float(b @ (a * a))
+
+
+def test_a_finite_sum_of_y_answers_the_finite_test():
+    """The finite test reads Σy first: a sum with an inf or NaN term is never finite, and a sum
+    that overflows from finite terms falls back to looking at each y (here: finite data whose
+    sum is inf are judged finite, data with one inf or NaN are not)."""
+    d = calc._design(np.array([1.0, 2.0, 3.0]))
+    for y, expected in (([1.0, 2.0, 3.0], True), ([1e308, 1e308, 1e308], True), ([1.0, np.inf, 2.0], False),
+                        ([1.0, np.nan, 2.0], False), ([np.inf, -np.inf, 1.0], False)):
+        ya = np.array(y)
+        with np.errstate(all="ignore"):
+            assert calc._series_finite(d, ya, calc._y_sum(ya)) is expected
+    # the same x as a contiguous or scattered end level: the same variance either way
+    x = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0])
+    y = np.array([4.0, 5.0, 7.0, 8.0, 9.0, 11.0, 13.0, 12.0, 16.0])
+    order = np.array([0, 3, 6, 1, 4, 7, 2, 5, 8])
+    assert isinstance(calc._design(x).ends[0], slice) and not isinstance(calc._design(x[order]).ends[0], slice)
+    assert calc.homoscedasticity(x, y) == calc.homoscedasticity(x[order], y[order])
