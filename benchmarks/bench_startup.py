@@ -77,6 +77,14 @@ def main() -> None:
     ap.add_argument("--datasets", type=int, default=50)
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the command line runs BLAS on one thread (mpistd.cli.single_threaded_blas) and numpy's
+    # import then starts no thread pool: the floor is measured the same way, or it would carry
+    # a cost mpistd does not have (about 10 ms of wall clock and 200 ms of CPU here)
+    sys.path.insert(0, str(ROOT))
+    from mpistd.cli import BLAS_THREAD_VARIABLES
+
+    for name in BLAS_THREAD_VARIABLES:
+        env.setdefault(name, "1")
     compile_bytecode()
     commands = {
         "floor": [sys.executable, "-c", FLOOR],
@@ -89,7 +97,8 @@ def main() -> None:
             times[key].append(once(cmd, env))
     wall = {k: min(w for w, _ in v) for k, v in times.items()}
     cpu = {k: min(c for _, c in v) for k, v in times.items()}
-    print(f"best of {args.n}, wall clock (CPU time user+system in brackets: steadier on a shared machine)")
+    print(f"best of {args.n}, wall clock (CPU time user+system in brackets: steadier on a shared machine); "
+          + ", ".join(f"{v}={env[v]}" for v in BLAS_THREAD_VARIABLES) + " for every command")
     labels = {"floor": f"floor  {FLOOR}", "version": "mpistd --version", "validate": "mpistd validate clean.mpical.json"}
     for key, label in labels.items():
         ratio = "" if key == "floor" else f" = {wall[key] / wall['floor']:.2f}x the floor"
