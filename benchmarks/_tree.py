@@ -2,8 +2,11 @@
 (about 50 kB of JSON per dataset with two-space indentation, no images), all conformant, with small seeded noise."""
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +60,13 @@ def write_tree(root: Path, count: int) -> list[Path]:
         p.write_text(json.dumps(dataset(i), indent=2))
         paths.append(p)
     return paths
+
+
+def extract_base(commit: str, dest: Path) -> None:
+    """That commit's ``mpistd/`` and ``schemas/``, extracted into ``dest`` with ``git archive`` (no
+    worktree is touched): the "before" of the benchmarks' --base and of compare_outputs.py."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit, "mpistd", "schemas"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")

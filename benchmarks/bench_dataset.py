@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tree import write_tree  # noqa: E402
+from _tree import extract_base, write_tree  # noqa: E402
 
 STAGES = ("read", "schema", "model", "quantities", "rules", "describe", "rest")
 
@@ -225,16 +225,10 @@ def main() -> None:
 
 
 def _run_base(args: argparse.Namespace) -> None:
-    import io
     import subprocess
-    import tarfile
 
-    root = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", args.base, "mpistd", "schemas"],
-                             check=True, capture_output=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+        extract_base(args.base, Path(tmp))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--n", str(args.n), "--repeat", str(args.repeat),
                "--code", tmp] + (["--keep-quantities"] if args.keep_quantities else []) \
             + (["--per-rule"] if args.per_rule else [])

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tree import write_tree  # noqa: E402
+from _tree import extract_base, write_tree  # noqa: E402
 
 #: (module, attribute path, label) of the instrumented pass; absent ones are skipped
 PARTS = (
@@ -193,14 +193,8 @@ def main() -> None:
 
 
 def _run_base(args: argparse.Namespace) -> float:
-    import tarfile
-
-    root = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", args.base, "mpistd", "schemas"],
-                             check=True, capture_output=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+        extract_base(args.base, Path(tmp))
         emit = Path(tmp) / "outside.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--n", str(args.n), "--repeat", str(args.repeat),
                "--format", args.format, "--code", tmp, "--emit", str(emit)]

@@ -13,25 +13,16 @@ corpus. Exits 1 and names the first differing line when the outputs differ.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tree import write_tree  # noqa: E402
+from _tree import extract_base, write_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def extract(commit: str, dest: Path) -> None:
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit, "mpistd", "schemas"],
-                             check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
 
 
 def run(code_root: Path, targets: list[Path], cwd: Path, fmt: str = "json",
@@ -67,7 +58,7 @@ def main() -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         base_root = Path(tmp) / "base"
-        extract(args.base, base_root)
+        extract_base(args.base, base_root)
         tree = Path(tmp) / "tree"
         write_tree(tree, args.n)
         sets = [("benchmark tree", [tree], Path(tmp))]
