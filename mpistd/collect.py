@@ -22,7 +22,7 @@ from typing import Iterator
 from mpistd._text import display_name
 from mpistd.config import ConfigError, Options, find_config, load_config
 from mpistd.load.documents import file_kind as _kind
-from mpistd.load.documents import DATASET_SUFFIXES, is_dataset_file
+from mpistd.load.documents import is_dataset_name
 
 
 class SelectionError(Exception):
@@ -99,14 +99,14 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[str, str | None]]
                 is_link = e.is_symlink()
                 mode = e.stat(follow_symlinks=False).st_mode
             except OSError as exc:
-                if _is_dataset_name(e.name):
+                if is_dataset_name(e.name):
                     yield (path, f"cannot be examined ({exc.strerror or exc}): not read")
                 continue
             if stat.S_ISDIR(mode) and not is_link:
                 if not e.name.startswith("."):
                     subfolders.append(path)
                 continue
-            wanted = _is_dataset_name(e.name)
+            wanted = is_dataset_name(e.name)
             if is_link:
                 if not wanted and (e.name.startswith(".") or not _link_is_dir(path)):
                     continue  # neither a dataset name nor a (visible) folder link
@@ -151,11 +151,6 @@ def _scan(root: Path, follow_symlinks: bool) -> Iterator[tuple[str, str | None]]
                 except OSError:
                     pass
             stack.append(sub)
-
-
-def _is_dataset_name(name: str) -> bool:
-    """load.documents.is_dataset_file of an entry's name."""
-    return name.lower().endswith(DATASET_SUFFIXES)
 
 
 def _is_link(path: str) -> bool:

@@ -72,7 +72,6 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
     # each series' lines, in METRICS order (asked of the quantities once)
     lines = [(cq, [sf for m in METRICS if (sf := cq.fit_for(m)) is not None]) for cq in quantities.calibrations]
     located = element_positions(probe.doc, {cq.index: [sf.pointer for sf in fits] for cq, fits in lines})
-    known = _known_dispositions(probe, rules)
     threshold_k = _num(threshold.k) if threshold is not None else None
     # the tracer's, scanner's and acquisition's entries, read once per (tracer, acquisition) object
     # pair (series share them); each series gets its own copies
@@ -95,17 +94,10 @@ def describe(model: Any, quantities: Any, options: Any, probe: Any) -> dict[str,
                 detection_limit = _num(getattr(sf.limits.get(method), "detection_limit", None))
             else:
                 slope = r_squared = detection_limit = None
-            pointer = sf.pointer
-            if known is not None:
-                line, column = _position(known, probe, pointer, located.get(pointer))
-                fits.append({"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
-                             "detection_limit": detection_limit, "n": len(sf.x), "line": line, "column": column,
-                             "rules": _known_rules(known)})
-            else:
-                entry = {"metric": sf.metric, "pointer": pointer, "slope": slope, "r_squared": r_squared,
-                         "detection_limit": detection_limit, "n": len(sf.x)}
-                entry.update(_dispositions(probe, rules, pointer, located.get(pointer)))
-                fits.append(entry)
+            entry: dict[str, Any] = {"metric": sf.metric, "pointer": sf.pointer, "slope": slope,
+                                     "r_squared": r_squared, "detection_limit": detection_limit, "n": len(sf.x)}
+            entry.update(_dispositions(probe, rules, sf.pointer, located.get(sf.pointer)))
+            fits.append(entry)
         series.append({
             "pointer": cq.pointer,
             "id": cal.id,
@@ -152,35 +144,11 @@ def element_positions(doc: Any, wanted: dict[int, list[str]]) -> dict[str, tuple
     return doc.locate_elements(p for ps in wanted.values() for p in ps)
 
 
-def _known_dispositions(probe: Any, rules: tuple[str, ...]) -> list[tuple[str, str, tuple[str, str] | None]] | None:
-    """(rule, severity, (source, reason) when suppressed, else None) of each repository rule,
-    when the answer is the same wherever the finding is raised (``Emitter.disposition_anywhere``:
-    no inline suppressions, no baseline); else None, and each line is probed (:func:`_dispositions`)."""
-    known = []
-    for rule_id in rules:
-        answer = probe.disposition_anywhere(rule_id)
-        if answer is None:
-            return None
-        known.append((rule_id, *answer))
-    return known
-
-
-def _position(known: list[tuple[str, str, tuple[str, str] | None]], probe: Any, pointer: str,
-              where: tuple[int, int] | None) -> tuple[int | None, int | None]:
-    """A line's position as :func:`_dispositions` gives it when the dispositions are ``known``."""
-    if not known:
-        return None, None  # no repository rule: no position
-    line, column = where if where is not None else (None, None)
-    if line is None and probe.doc is not None:
-        line, column = probe.doc.locate(pointer)
-    return line, column
-
-
-def _known_rules(known: list[tuple[str, str, tuple[str, str] | None]]) -> dict[str, Any]:
-    """A line's ``rules`` entry as :func:`_dispositions` gives it when the dispositions are ``known``."""
-    return {rule_id: ({"severity": severity} if silenced is None else
-                      {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}})
-            for rule_id, severity, silenced in known}
+def _rule_entry(severity: str, silenced: tuple[str, str] | None) -> dict[str, Any]:
+    """What a repository rule's finding becomes at a line: its severity, and how it is suppressed."""
+    if silenced is None:
+        return {"severity": severity}
+    return {"severity": severity, "suppressed": {"source": silenced[0], "reason": silenced[1]}}
 
 
 def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
@@ -189,12 +157,9 @@ def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
     out: dict[str, Any] = {"line": None, "column": None, "rules": {}}
     line, column = where if where is not None else (None, None)
     for rule_id in rules:
-        known = probe.disposition_anywhere(rule_id)  # the same answer as emit, without a Finding
-        if known is not None:
-            severity, silenced = known
-            out["rules"][rule_id] = ({"severity": severity} if silenced is None else
-                                     {"severity": severity, "suppressed": {"source": silenced[0],
-                                                                           "reason": silenced[1]}})
+        answer = probe.disposition_anywhere(rule_id)  # the same answer as emit, without a Finding
+        if answer is not None:
+            out["rules"][rule_id] = _rule_entry(*answer)
             if line is None and probe.doc is not None:
                 line, column = probe.doc.locate(pointer)
             out["line"], out["column"] = line, column
@@ -207,8 +172,7 @@ def _dispositions(probe: Any, rules: tuple[str, ...], pointer: str,
         elif len(probe.suppressed) > n_s:
             s = probe.suppressed[-1]
             f = s.finding
-            out["rules"][rule_id] = {"severity": f.severity.value, "suppressed": {"source": s.source,
-                                                                               "reason": s.reason}}
+            out["rules"][rule_id] = _rule_entry(f.severity.value, (s.source, s.reason))
         else:  # pragma: no cover - emit always files the finding somewhere
             continue
         out["line"], out["column"] = f.line, f.column

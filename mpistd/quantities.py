@@ -245,13 +245,6 @@ def particle_iron_mass_fg(tracer: Any) -> float | None:
     return value if isinstance(value, float) and value > 0 else None
 
 
-def _metric_values(point: Any, metric: str) -> list[float] | None:
-    vals = [getattr(r, metric, None) for r in point.replicates]
-    if any(v is None for v in vals):
-        return None
-    return [float(v) for v in vals]
-
-
 def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -> DatasetQuantities:
 
     analysis = model.analysis
@@ -278,8 +271,8 @@ def compute_quantities(model: Any, *, base_dir: Path | None, options: Options) -
                     conc, source = float(mass) / float(volume), "derived"
             x = mass if x_is_mass else cells
             reps = pt.replicates
-            # as _metric_values, inlined: the 4 metrics of every replicate in one attribute fetch each
-            # (validated floats or None: a metric missing from a replicate is left out)
+            # each metric's values over the replicates, the 4 metrics of a replicate in one attribute
+            # fetch (validated floats or None: a metric missing from any replicate is left out)
             values: dict[str, list[float]] = (
                 {metric: list(map(float, vals)) for metric, vals in zip(_POINT_METRICS, zip(*map(_point_values, reps)))
                  if None not in vals} if reps else {m: [] for m in _POINT_METRICS})
@@ -343,10 +336,11 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
     for m in metrics_all:
         if m not in reported_keys:
             wanted.append((m, "replicates", "none", False, None, cq.pointer))
-    data: list[tuple[list[float], list[float]]] = []
     # the points that carry a metric, and so the x of its line, are mostly the same for every metric:
-    # the x list (and its array) is built once per (basis, those points) and shared by those lines
-    shared_x: dict[tuple[str, tuple[tuple[int, int], ...]], list[float]] = {}
+    # the x (as the array the fit takes and the tuple the line keeps) is made once per (basis,
+    # those points) and shared by those lines
+    shared_x: dict[tuple[str, tuple[tuple[int, int], ...]], tuple[Any, tuple[float, ...]]] = {}
+    lines: list[tuple[tuple[Any, tuple[float, ...]], list[float]]] = []  # (x, y) of each wanted line
     points = cq.points
     for metric, basis, _weighting, _origin, _k, _pointer in wanted:
         used = [(i, p.x, vals) for i, p in enumerate(points)
@@ -356,30 +350,23 @@ def _fits(cal: Any, cq: CalibrationQuantities, options: Options) -> None:
         else:
             ys = [v for _i, _x, vals in used for v in vals]
         key = (basis, tuple([(i, len(vals)) for i, _x, vals in used]))
-        xs = shared_x.get(key)
-        if xs is None:
+        line_x = shared_x.get(key)
+        if line_x is None:
             if basis == "level_means":
                 xs = [x for _i, x, _vals in used]
             else:
                 xs = [x for _i, x, vals in used for _ in vals]
-            shared_x[key] = xs
-        data.append((xs, ys))
+            line_x = shared_x[key] = (np.asarray(xs, dtype=float), tuple(xs))
+        lines.append((line_x, ys))
     # one pass per line for the fit and all its diagnostics, the lines of the calibration at once
-    x_arrays: dict[int, Any] = {}
-    for xs, _ys in data:
-        if id(xs) not in x_arrays:
-            x_arrays[id(xs)] = np.asarray(xs, dtype=float)
-    diagnosed = calc.fit_and_diagnose_each([(x_arrays[id(xs)], np.asarray(ys, dtype=float), origin, weighting)
-                                            for (xs, ys), (_m, _b, weighting, origin, _k, _p) in zip(data, wanted)])
-    x_tuples: dict[int, tuple[float, ...]] = {}
+    diagnosed = calc.fit_and_diagnose_each([(x_array, np.asarray(ys, dtype=float), origin, weighting)
+                                            for ((x_array, _x_tuple), ys), (_m, _b, weighting, origin, _k, _p)
+                                            in zip(lines, wanted)])
     blank_for = getattr(cal, "blank_for", None)
     t = options.tolerances
-    for (metric, basis, weighting, origin, k, pointer), (xs, ys), d in zip(wanted, data, diagnosed):
+    for (metric, basis, weighting, origin, k, pointer), ((_x_array, x_tuple), ys), d in zip(wanted, lines, diagnosed):
         blank = blank_for(metric) if blank_for is not None else None
         blank_variance = blank.variance() if blank is not None else None
-        x_tuple = x_tuples.get(id(xs))
-        if x_tuple is None:
-            x_tuple = x_tuples[id(xs)] = tuple(xs)
         cq.fits.append(_series_fit(metric, basis, weighting, origin, pointer, k, x_tuple, tuple(ys), d, t,
                                    blank_variance=blank_variance))
 

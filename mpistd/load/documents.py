@@ -1027,5 +1027,11 @@ def document_from_mapping(data: Any) -> Document:
     return doc
 
 
+def is_dataset_name(name: str) -> bool:
+    """Whether a file name is a dataset's (``*.mpical.json``, ``*.mpical.yaml``, ``*.mpical.yml``,
+    in any case)."""
+    return name.lower().endswith(DATASET_SUFFIXES)
+
+
 def is_dataset_file(path: Path) -> bool:
-    return path.name.lower().endswith(DATASET_SUFFIXES)
+    return is_dataset_name(path.name)

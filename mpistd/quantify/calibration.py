@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, cast
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -311,12 +311,6 @@ def _is_zero_ss(ss: float, scale: float) -> bool:
     return ss <= (_ZERO_RTOL * _ZERO_RTOL) * scale
 
 
-def _weights(xa: np.ndarray, weighting: str) -> np.ndarray | Unusable:
-    """Weights scaled to mean 1 (Σw = n)."""
-    result = _weights_and_mean(xa, weighting)
-    return result if isinstance(result, Unusable) else result[0]
-
-
 def _weights_and_mean(xa: np.ndarray, weighting: str) -> tuple[np.ndarray, float] | Unusable:
     """Weights scaled to mean 1 (Σw = n) and the mean of the raw weights."""
     if weighting == "none":
@@ -475,11 +469,6 @@ def _weighted_level_means(d: _Design, wd: _Weighted, ya: np.ndarray, weighting: 
         return _plain_level_means(d, ya) if plain is None else plain
     means: np.ndarray = np.bincount(d.groups[1], weights=wd[0] * ya, minlength=d.n_levels) / wd[6]
     return means
-
-
-def _groups(xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # the diagnostics of one fit (and the fits of one calibration) group the same x values
-    return _design(xa).groups
 
 
 def _sample_variance(a: np.ndarray) -> float:

@@ -90,31 +90,25 @@ def reported_fit_matches(ctx: RuleContext) -> Iterator[Hit]:
             rf = cal.fits[sf.reported_index]
             fit = sf.fit
             base = f"{cq.pointer}/fits/{sf.reported_index}"
-
-            def where() -> str:  # only for a finding (most fits agree)
-                return f"({_label(sf)}, n = {fit.n})"
-
+            where = f"({_label(sf)}, n = {fit.n})"
             if fit.slope != 0:
                 rel = abs(rf.slope - fit.slope) / abs(fit.slope)
                 if rel > t.slope_relative:
                     yield Hit(f"{base}/slope", f"reported slope {num(rf.slope, 6)} differs from the recomputed "
                                                f"{num(fit.slope, 6)} by {rel * 100:.2f} % (tolerance "
-                                               f"{t.slope_relative * 100:g} %) {where()}")
+                                               f"{t.slope_relative * 100:g} %) {where}")
             if rf.intercept is not None and not sf.through_origin:
-                off = abs(rf.intercept - fit.intercept)
-                fraction = t.intercept_fraction_of_max_signal
-                # any one signal is at most the largest: an intercept within the tolerance of the last
-                # signal is within that of the largest (fraction ≥ 0), without a pass over every y
-                if not (sf.y and fraction >= 0 and off <= fraction * abs(sf.y[-1])):
-                    limit = fraction * (max(map(abs, sf.y)) if sf.y else 0.0)
-                    if off > limit:
-                        yield Hit(f"{base}/intercept",
-                                  f"reported intercept {num(rf.intercept, 6)} differs from the recomputed "
-                                  f"{num(fit.intercept, 6)} by {num(off)} (tolerance "
-                                  f"{fraction * 100:g} % of the largest signal = {num(limit)}) {where()}")
+                scale = max(map(abs, sf.y)) if sf.y else 0.0
+                limit = t.intercept_fraction_of_max_signal * scale
+                if abs(rf.intercept - fit.intercept) > limit:
+                    yield Hit(f"{base}/intercept",
+                              f"reported intercept {num(rf.intercept, 6)} differs from the recomputed "
+                              f"{num(fit.intercept, 6)} by {num(abs(rf.intercept - fit.intercept))} (tolerance "
+                              f"{t.intercept_fraction_of_max_signal * 100:g} % of the largest signal = {num(limit)}) "
+                              f"{where}")
             if rf.r_squared is not None and abs(rf.r_squared - fit.r_squared) > t.r_squared_absolute:
                 yield Hit(f"{base}/r_squared", f"reported R² {rf.r_squared:.5f} differs from the recomputed "
-                                               f"{fit.r_squared:.5f} (tolerance {t.r_squared_absolute:g}) {where()}")
+                                               f"{fit.r_squared:.5f} (tolerance {t.r_squared_absolute:g}) {where}")
 
 
 @rule(
@@ -248,17 +242,10 @@ def skipped_statistics(ctx: RuleContext) -> Iterator[Hit]:
     for cq, sf in _usable_fits(ctx):
         # Massart's x_D is an alternative to DIN 32645's x_EG: its skips repeat DIN's or concern
         # weighted fits, which DIN 32645 handles
-        parts = [f"{s.statistic} ({s.reason})" for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity)
+        limits = [v for key, v in sf.limits.items() if key != "massart"]
+        parts = [f"{s.statistic} ({s.reason})" for s in (sf.lack_of_fit, sf.mandel, sf.homoscedasticity, *limits)
                  if isinstance(s, Skipped)]
-        notes = []  # after every skipped statistic
-        for key, lim in sf.limits.items():
-            if key == "massart":
-                continue
-            if isinstance(lim, Skipped):
-                parts.append(f"{lim.statistic} ({lim.reason})")
-            elif isinstance(lim, Limits) and lim.notes:
-                notes += [f"{lim.method} limits: {note}" for note in lim.notes]
-        parts += notes
+        parts += [f"{lim.method} limits: {note}" for lim in limits if isinstance(lim, Limits) for note in lim.notes]
         if parts:
             yield Hit(sf.pointer, f"'{cq.id}' {_label(sf)}: skipped " + "; ".join(parts))
 
@@ -334,8 +321,6 @@ def quantification_limit_in_range(ctx: RuleContext) -> Iterator[Hit]:
             continue
         lo, hi = sf.fit.x_min, sf.fit.x_max
         span = lim.quantification_range
-        if not (lim.quantification_limit > hi or (span is not None and span[1] < hi)):
-            continue  # within the range (the common case): no message to write
         unit = "µg" if ctx.model.calibrations[cq.index].independent_variable == "iron_mass_ug" else "cells"
         where = f"'{cq.id}' {_label(sf)}: "
         if lim.quantification_limit > hi:

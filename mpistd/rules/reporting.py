@@ -8,7 +8,6 @@ thresholded, or that moves samples between positions, cannot be re-analysed or c
 from __future__ import annotations
 
 from collections import Counter
-from itertools import chain
 from typing import Any, Iterator
 
 from mpistd.rules._format import num
@@ -88,21 +87,15 @@ def same_holder_position(ctx: RuleContext) -> Iterator[Hit]:
     for cq in ctx.quantities.calibrations:
         cal = ctx.model.calibrations[cq.index]
         default = _default_position(acqs.get(cal.acquisition))
-        # the positions of the replicates, the acquisition's default where one has none; counted
-        # only when there are several (a finding's listing): most series use one position
-        positions = set(chain.from_iterable(p.holder_positions for p in cq.points))
-        if None in positions:
-            positions.discard(None)
-            if default is not None:
-                positions.add(default)
-        if len(positions) > 1:
-            counts: Counter = Counter(pos if pos is not None else default
-                                      for p in cq.points for pos in p.holder_positions)
-            counts.pop(None, None)
+        # every replicate's position, the acquisition's default where it has none (Counter counts in C)
+        counts: Counter = Counter(pos if pos is not None else default
+                                  for p in cq.points for pos in p.holder_positions)
+        counts.pop(None, None)
+        if len(counts) > 1:
             yield Hit(cq.pointer, f"replicates of '{cq.id}' were measured at {len(counts)} holder positions ("
                                   f"{_listing(counts)})")
-        elif len(positions) == 1:
-            single[cq.index] = next(iter(positions))
+        elif len(counts) == 1:
+            single[cq.index] = next(iter(counts))
     for qq in ctx.quantities.quantifications:
         qi, ci = qq.index, qq.calibration_index
         q = ctx.model.quantifications[qi]

@@ -234,12 +234,19 @@ def dicom_bytes(a: np.ndarray, pixel_spacing: tuple[str, str]) -> bytes:
     return b"\0" * 128 + b"DICM" + group_length + meta + body
 
 
-def _mpi017_fires(name):
+def _dicom_attach(name, pixel_spacing):
+    """An attach function: the phantom as the first replicate's DICOM image, with this PixelSpacing
+    (row, column spacing in mm, as text)."""
     def attach(d, files):
-        # the file says 0.25 mm between columns (x), the dataset 0.5 mm: the declared size is
-        # used, so every metric still matches the reported ones and only MPI017 fires
-        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.25")),
+        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), pixel_spacing),
                                         fmt="dicom")
+    return attach
+
+
+def _mpi017_fires(name):
+    # the file says 0.25 mm between columns (x), the dataset 0.5 mm: the declared size is
+    # used, so every metric still matches the reported ones and only MPI017 fires
+    attach = _dicom_attach(name, ("0.5", "0.25"))
     return _with_images(name, "MPI017", True,
                         "A DICOM image whose PixelSpacing (0.5, 0.25 mm) contradicts the declared pixel size "
                         "(0.5 mm in x): the declared size is used for the metrics and MPI017 fires.",
@@ -247,10 +254,8 @@ def _mpi017_fires(name):
 
 
 def _mpi017_fires_unusable(name):
-    def attach(d, files):
-        # PixelSpacing 0 between rows: not a pixel size; the declared 0.5 mm stands in
-        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0", "0.5")),
-                                        fmt="dicom")
+    # PixelSpacing 0 between rows: not a pixel size; the declared 0.5 mm stands in
+    attach = _dicom_attach(name, ("0", "0.5"))
     return _with_images(name, "MPI017", True,
                         "A DICOM image whose PixelSpacing is 0 along z: unusable, so the declared pixel size is "
                         "used (its metrics match) and MPI017 says so.",
@@ -272,18 +277,14 @@ def _mpi014_fires_spacing(name):
 
 
 def _mpi017_quiet(name):
-    def attach(d, files):
-        # 0.5 and 0.504 mm: within 1 % of the declared 0.5 mm
-        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.504")),
-                                        fmt="dicom")
+    # 0.5 and 0.504 mm: within 1 % of the declared 0.5 mm
+    attach = _dicom_attach(name, ("0.5", "0.504"))
     return _with_images(name, "MPI017", False,
                         "A DICOM image whose PixelSpacing agrees with the declared pixel size within 1 %.", attach, [])
 
 
 def _mpi019_fires(name):
-    def attach(d, files):
-        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.5")),
-                                        fmt="dicom")
+    attach = _dicom_attach(name, ("0.5", "0.5"))
     return _with_images(name, "MPI019", True,
                         "The MPI019-quiet DICOM image, validated where pydicom is not installed (the test hides "
                         "the module, as `without_modules` says): one MPI019 at the image's path, exit 2 (the "
@@ -293,9 +294,7 @@ def _mpi019_fires(name):
 
 
 def _mpi019_quiet(name):
-    def attach(d, files):
-        _rep(d, 0, 0)["image"] = _image(name, files, "FC-1_r1.dcm", dicom_bytes(phantom(M00, M00), ("0.5", "0.5")),
-                                        fmt="dicom")
+    attach = _dicom_attach(name, ("0.5", "0.5"))
     return _with_images(name, "MPI019", False,
                         "A DICOM image read with its reader installed: no MPI019. (MPI019 fires only when the "
                         "reader library is missing: MPI019-fires, the same image with pydicom hidden.)",
